@@ -5,6 +5,9 @@ Every tensor is time-major where it has a time axis: ``[T, B, ...]``.
 
 from typing import Any, NamedTuple
 
+import tensorflow as tf
+import tree
+
 
 class StepOutputInfo(NamedTuple):
   """Running statistics of the current episode, reported with every step.
@@ -58,7 +61,7 @@ class Trajectory(NamedTuple):
     (``[...]`` per leaf, ``[B, ...]`` once batched); ``()`` for feed-forward.
   env_outputs: `StepOutput` with leaves ``[T+1, ...]``.
   agent_outputs: `AgentOutput` with leaves ``[T+1, ...]``.
-  policy_version: int64 ``[T+1]``, the number of learner updates behind the
+  policy_version: int64 ``[T+1]`` (``[T+1, B]`` once batched), the number of learner updates behind the
     parameters that produced each agent output; the learner reports
     ``its version - policy_version`` as the policy lag. This field is an
     addition to DESIGN.md's contract: the lag is the first thing to look at
@@ -69,3 +72,38 @@ class Trajectory(NamedTuple):
   env_outputs: StepOutput
   agent_outputs: AgentOutput
   policy_version: Any
+
+
+def trajectory_spec(observation_spec, agent_state, num_actions: int,
+                    unroll_length: int, batch_size: int) -> Trajectory:
+  """The `tf.TensorSpec` nest of a batch of trajectories, ``[T+1, B, ...]``.
+
+  Args:
+    observation_spec: nest of `tf.TensorSpec` of one observation (no batch or
+      time axis), e.g. ``tf.TensorSpec([84, 84, 4], tf.uint8)``.
+    agent_state: the agent's initial state for ``batch_size`` (its shapes and
+      dtypes are used), e.g. ``agent.initial_state(batch_size)``.
+    num_actions: size of the action set.
+    unroll_length: T.
+    batch_size: B.
+  """
+  def time_major(shape=(), dtype=tf.float32):
+    return tf.TensorSpec([unroll_length + 1, batch_size, *shape], dtype)
+
+  return Trajectory(
+      level_name=tf.TensorSpec([batch_size], tf.string),
+      agent_state=tree.map_structure(
+          lambda t: tf.TensorSpec(t.shape, t.dtype), agent_state),
+      env_outputs=StepOutput(
+          reward=time_major(),
+          info=StepOutputInfo(
+              episode_return=time_major(),
+              episode_step=time_major(dtype=tf.int32)),
+          done=time_major(dtype=tf.bool),
+          observation=tree.map_structure(
+              lambda s: time_major(s.shape, s.dtype), observation_spec)),
+      agent_outputs=AgentOutput(
+          action=time_major(dtype=tf.int32),
+          policy_logits=time_major([num_actions]),
+          baseline=time_major()),
+      policy_version=time_major(dtype=tf.int64))
