@@ -1,0 +1,206 @@
+"""The learner: one IMPALA update on a batch of trajectories (facts §3, §7).
+
+``Learner.train_step`` unrolls the agent over a time-major batch of
+trajectories, computes V-trace targets against the behaviour policy's logits,
+sums the three losses over time and batch, and applies one TF1-style RMSProp
+step with the learning rate annealed linearly to 0 over the total frames.
+
+It runs under any `tf.distribute` strategy: each replica computes the
+gradients of its share of the batch, the gradients are summed across replicas
+(the loss is a sum, so the result equals one device's gradient on the whole
+batch), and the update is applied once in cross-replica context.
+"""
+
+from typing import Dict, Optional
+
+import ml_collections
+import sonnet as snt
+import tensorflow as tf
+import tree
+
+from impala_tf import config as config_lib
+from impala_tf import losses
+from impala_tf import vtrace
+from impala_tf.optimizer import RMSProp
+from impala_tf.types import Trajectory
+
+SUM = tf.distribute.ReduceOp.SUM
+
+
+class Learner:
+  """Owns the agent's variables, the optimiser and the counters.
+
+  Args:
+    agent: an `ImpalaAgent` (or any module with the same ``unroll``).
+    config: hyperparameters, see `config.learner_config`.
+    batch_spec: a `Trajectory` of `tf.TensorSpec`: the shape and dtype of one
+      replica's batch, time-major ``[T+1, B, ...]`` (``agent_state`` and
+      ``level_name`` are ``[B, ...]``). The agent is built from it.
+    strategy: the `tf.distribute.Strategy`; the default strategy if None.
+  """
+
+  def __init__(self,
+               agent: snt.Module,
+               config: ml_collections.ConfigDict,
+               batch_spec: Trajectory,
+               strategy: Optional[tf.distribute.Strategy] = None):
+    config_lib.validate_learner_config(config)
+    self._config = config
+    self._agent = agent
+    self._strategy = strategy or tf.distribute.get_strategy()
+    with self._strategy.scope():
+      example = tree.map_structure(_zeros_like_spec, batch_spec)
+      agent.unroll(example.agent_outputs.action, example.env_outputs,
+                   example.agent_state)
+      self._variables = agent.trainable_variables
+      self.optimizer = RMSProp(
+          self._variables,
+          decay=config.rmsprop_decay,
+          momentum=config.rmsprop_momentum,
+          epsilon=config.rmsprop_epsilon)
+      self.num_frames = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                    name='num_frames')
+      self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                     name='num_updates')
+      # Variables, not constants, for what population-based training evolves
+      # (facts §6.4): a new value needs no retrace and lands in checkpoints.
+      self.initial_learning_rate = tf.Variable(
+          config.learning_rate, dtype=tf.float32, trainable=False,
+          name='initial_learning_rate')
+      self.entropy_cost = tf.Variable(config.entropy_cost, dtype=tf.float32,
+                                      trainable=False, name='entropy_cost')
+      self.max_grad_norm = tf.Variable(
+          config.max_grad_norm or 0.0, dtype=tf.float32, trainable=False,
+          name='max_grad_norm')
+    self.checkpoint = tf.train.Checkpoint(
+        agent=agent,
+        optimizer=self.optimizer,
+        num_frames=self.num_frames,
+        num_updates=self.num_updates,
+        initial_learning_rate=self.initial_learning_rate,
+        entropy_cost=self.entropy_cost,
+        max_grad_norm=self.max_grad_norm)
+    self._train_step = tf.function(self._cross_replica_step)
+
+  @property
+  def agent(self) -> snt.Module:
+    return self._agent
+
+  @property
+  def strategy(self) -> tf.distribute.Strategy:
+    return self._strategy
+
+  def learning_rate(self) -> tf.Tensor:
+    """The learning rate of the next update: linear from the initial to 0."""
+    fraction_done = tf.minimum(
+        tf.cast(self.num_frames, tf.float64) /
+        float(self._config.total_environment_frames), 1.0)
+    return self.initial_learning_rate * tf.cast(1.0 - fraction_done, tf.float32)
+
+  def train_step(self, batch: Trajectory) -> Dict[str, tf.Tensor]:
+    """One update.
+
+    Args:
+      batch: a `Trajectory` with leaves ``[T+1, B, ...]``; under a strategy
+        with several replicas, a per-replica value (e.g. from a distributed
+        dataset).
+
+    Returns:
+      Scalars: the losses (sums over the whole batch), the mean entropy, the
+      mean importance weight ρ, the mean policy lag in updates, the gradient's
+      global norm before clipping, the learning rate used, and the frame and
+      update counters after the step.
+    """
+    return self._train_step(batch)
+
+  def _cross_replica_step(self, batch: Trajectory) -> Dict[str, tf.Tensor]:
+    gradients, sums = self._strategy.run(self._replica_step, args=(batch,))
+    gradients = self._strategy.reduce(SUM, gradients, axis=None)
+    sums = self._strategy.reduce(SUM, sums, axis=None)
+
+    learning_rate = self.learning_rate()
+    gradient_norm = tf.linalg.global_norm(gradients)
+    if self._config.max_grad_norm is not None:
+      gradients, _ = tf.clip_by_global_norm(
+          gradients, self.max_grad_norm, use_norm=gradient_norm)
+    self.optimizer.apply(gradients, learning_rate)
+    num_steps = sums.pop('num_steps')
+    self.num_frames.assign_add(
+        tf.cast(num_steps, tf.int64) * self._config.num_action_repeats)
+    self.num_updates.assign_add(1)
+
+    steps = tf.cast(num_steps, tf.float32)
+    return dict(
+        total_loss=sums['total_loss'],
+        policy_gradient_loss=sums['policy_gradient_loss'],
+        baseline_loss=sums['baseline_loss'],
+        entropy_loss=sums['entropy_loss'],
+        entropy=-sums['entropy_loss'] / steps,
+        mean_rho=sums['rho'] / steps,
+        policy_lag=sums['policy_lag'] / steps,
+        gradient_norm=gradient_norm,
+        learning_rate=learning_rate,
+        num_frames=self.num_frames.read_value(),
+        num_updates=self.num_updates.read_value(),
+    )
+
+  def _replica_step(self, batch: Trajectory):
+    """Gradients and loss sums for this replica's share of the batch."""
+    config = self._config
+    with tf.GradientTape() as tape:
+      learner_outputs, _ = self._agent.unroll(
+          batch.agent_outputs.action, batch.env_outputs, batch.agent_state)
+      bootstrap_value = learner_outputs.baseline[-1]
+      # Align: learner_outputs[t] reads env_outputs[t] and so decides the
+      # action of agent_outputs[t + 1], which produced env_outputs[t + 1].
+      learner_outputs = tree.map_structure(lambda t: t[:-1], learner_outputs)
+      agent_outputs = tree.map_structure(lambda t: t[1:], batch.agent_outputs)
+      rewards = losses.clip_rewards(
+          tf.cast(batch.env_outputs.reward[1:], tf.float32),
+          config.reward_clipping)
+      discounts = (1.0 - tf.cast(batch.env_outputs.done[1:], tf.float32)
+                  ) * config.discounting
+
+      returns = vtrace.from_logits(
+          behaviour_policy_logits=agent_outputs.policy_logits,
+          target_policy_logits=learner_outputs.policy_logits,
+          actions=agent_outputs.action,
+          discounts=discounts,
+          rewards=rewards,
+          values=learner_outputs.baseline,
+          bootstrap_value=bootstrap_value,
+          clip_rho_threshold=config.clip_rho_threshold,
+          clip_c_threshold=config.clip_c_threshold,
+          clip_pg_rho_threshold=config.clip_pg_rho_threshold,
+          lambda_=config.vtrace_lambda)
+
+      pg_loss = losses.policy_gradient_loss(
+          learner_outputs.policy_logits, agent_outputs.action,
+          returns.pg_advantages)
+      baseline_loss = losses.baseline_loss(returns.vs -
+                                           learner_outputs.baseline)
+      entropy_loss = losses.entropy_loss(learner_outputs.policy_logits)
+      total_loss = (pg_loss + config.baseline_cost * baseline_loss +
+                    self.entropy_cost * entropy_loss)
+
+    gradients = tape.gradient(total_loss, self._variables)
+    gradients = [
+        tf.zeros_like(v) if g is None else g
+        for g, v in zip(gradients, self._variables)
+    ]
+    policy_lag = tf.cast(self.num_updates, tf.float32) - tf.cast(
+        batch.policy_version[1:], tf.float32)
+    sums = dict(
+        total_loss=total_loss,
+        policy_gradient_loss=pg_loss,
+        baseline_loss=baseline_loss,
+        entropy_loss=entropy_loss,
+        rho=tf.reduce_sum(tf.exp(returns.log_rhos)),
+        policy_lag=tf.reduce_sum(policy_lag),
+        num_steps=tf.size(rewards),
+    )
+    return gradients, sums
+
+
+def _zeros_like_spec(spec: tf.TensorSpec) -> tf.Tensor:
+  return tf.zeros(spec.shape, spec.dtype)
