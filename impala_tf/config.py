@@ -1,9 +1,11 @@
-"""The learner's hyperparameters: defaults and validation.
+"""Run configuration: defaults and validation.
 
-Defaults are the original release's flag defaults (facts §6.2, "[SA] flag
-defaults") unless a comment cites the paper; paper_configs/ override them per
-experiment. `validate` runs before anything starts, so that a bad value fails
-at once with a message naming the field and the value.
+`base_config` is every field a run has: the learner's hyperparameters
+(`learner_config`) and the runtime's settings. Defaults are the original
+release's flag defaults (facts §6.2, "[SA] flag defaults") unless a comment
+cites the paper; the files in paper_configs/ override them per experiment.
+`validate_config` runs before anything starts, so that a bad value fails at
+once with a message naming the field and the value.
 """
 
 import math
@@ -11,7 +13,10 @@ import math
 import ml_collections
 from ml_collections import config_dict
 
+from impala_tf import envs
 from impala_tf import losses
+
+STRATEGIES = ('default', 'mirrored')
 
 
 def learner_config() -> ml_collections.ConfigDict:
@@ -40,14 +45,74 @@ def learner_config() -> ml_collections.ConfigDict:
   ))
 
 
-def validate_learner_config(config: ml_collections.ConfigDict) -> None:
-  """Raises ValueError naming the first field whose value is out of range."""
+def base_config() -> ml_collections.ConfigDict:
+  """Every field of a run, with defaults; paper_configs/ start from this."""
+  config = learner_config()
+  config.update(dict(
+      # Environment: 'catch', 'memory' or 'atari'; levels are assigned to
+      # environments round robin (facts §8.2: actor i gets level i mod L).
+      env='catch',
+      levels=['catch'],
+      # Network (facts §5.2): 'shallow', 'deep' or 'mlp' (small tests only).
+      torso='shallow',
+      use_lstm=True,
+      use_instruction=False,
+      # Actors: each actor thread steps a group of environments that live in
+      # one worker process.
+      num_actors=4,
+      envs_per_actor=8,
+      unroll_length=100,  # Table D.3 (DMLab); 20 on Atari (Table G.1).
+      batch_size=32,  # Table 1 caption and [SA] README.
+      # Dynamic batching of the actors' policy calls (facts §1, Table 1).
+      dynamic_batching=True,
+      max_inference_batch_size=256,
+      inference_timeout_ms=2.0,
+      queue_capacity=64,  # Trajectories; a full queue blocks the actors.
+      # Learner placement: 'default' (one device) or 'mirrored' (all local
+      # GPUs, or `devices`, e.g. ['/cpu:0', '/cpu:1']).
+      strategy='default',
+      devices=config_dict.placeholder(list),
+      seed=0,
+      checkpoint_interval_s=600.0,
+      log_interval_s=10.0,
+  ))
+  return config
 
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+  """Raises ValueError naming the first bad field of a whole run config."""
+  validate_learner_config(config)
+  check = _checker(config)
+  positive_int = lambda x: isinstance(x, int) and x > 0
+  check('env', lambda x: x in envs.ENVIRONMENTS, f'one of {envs.ENVIRONMENTS}')
+  check('levels', lambda x: len(x) > 0, 'a non-empty list of level names')
+  for level in config.levels:
+    try:
+      envs.check_level(config.env, level)
+    except ValueError as error:
+      raise ValueError(f'config.levels: {error}') from None
+  check('torso', lambda x: x in ('shallow', 'deep', 'mlp'),
+        "one of 'shallow', 'deep', 'mlp'")
+  for field in ('num_actors', 'envs_per_actor', 'unroll_length', 'batch_size',
+                'max_inference_batch_size', 'queue_capacity'):
+    check(field, positive_int, 'a positive integer')
+  check('inference_timeout_ms', lambda x: x >= 0, 'non-negative')
+  check('strategy', lambda x: x in STRATEGIES, f'one of {STRATEGIES}')
+  check('checkpoint_interval_s', lambda x: x > 0, 'positive')
+  check('log_interval_s', lambda x: x > 0, 'positive')
+
+
+def _checker(config):
   def check(field, ok, requirement):
     value = config[field]
     if not ok(value):
       raise ValueError(f'config.{field}={value!r}: must be {requirement}')
+  return check
 
+
+def validate_learner_config(config: ml_collections.ConfigDict) -> None:
+  """Raises ValueError naming the first field whose value is out of range."""
+  check = _checker(config)
   is_number = lambda x: isinstance(x, (int, float)) and math.isfinite(x)
   positive = lambda x: is_number(x) and x > 0
   check('total_environment_frames', positive, 'a positive number')

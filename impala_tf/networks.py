@@ -86,7 +86,10 @@ class DeepTorso(snt.Module):
 
 
 class MLPTorso(snt.Module):
-  """For vector observations of small test environments: ``[N, ...]`` → ``[N, 64]``."""
+  """For small test environments: observations ``[N, ...]`` → ``[N, 64]``.
+
+  uint8 observations (pixels) are scaled to [0, 1] like the conv torsos do.
+  """
 
   def __init__(self, hidden_sizes: Sequence[int] = (64, 64),
                name: str = 'mlp_torso'):
@@ -94,7 +97,10 @@ class MLPTorso(snt.Module):
     self._mlp = snt.nets.MLP(hidden_sizes, activate_final=True)
 
   def __call__(self, observations: tf.Tensor) -> tf.Tensor:
-    return self._mlp(snt.Flatten()(tf.cast(observations, tf.float32)))
+    x = tf.cast(observations, tf.float32)
+    if observations.dtype == tf.uint8:
+      x = x / 255.0
+    return self._mlp(snt.Flatten()(x))
 
 
 def make_torso(name: str) -> snt.Module:
@@ -207,6 +213,11 @@ class ImpalaAgent(snt.Module):
     if self._core is None:
       return ()
     return self._core.initial_state(batch_size)
+
+  def state_spec(self):
+    """`tf.TensorSpec` nest of one agent's core state (no batch axis)."""
+    return tree.map_structure(lambda t: tf.TensorSpec(t.shape[1:], t.dtype),
+                              self.initial_state(1))
 
   def __call__(self, prev_action: tf.Tensor, env_output: StepOutput,
                core_state) -> Tuple[AgentOutput, object]:

@@ -8,8 +8,9 @@ import tree
 from impala_tf import config as config_lib
 from impala_tf import networks
 from impala_tf.learner import Learner
+from impala_tf.data import trajectory_spec
 from impala_tf.types import (AgentOutput, StepOutput, StepOutputInfo,
-                             Trajectory, trajectory_spec)
+                             Trajectory)
 
 
 class Chain:
@@ -102,9 +103,8 @@ def chain_learner(unroll_length=10, batch_size=16, **overrides):
                      entropy_cost=0.01, discounting=0.9))
   config.update(overrides)
   agent = networks.ImpalaAgent(2, torso='mlp', use_lstm=True)
-  spec = trajectory_spec(tf.TensorSpec([6], tf.float32),
-                         agent.initial_state(batch_size), 2, unroll_length,
-                         batch_size)
+  spec = trajectory_spec(tf.TensorSpec([6], tf.float32), agent.state_spec(), 2,
+                         unroll_length, batch_size)
   return agent, Learner(agent, config, spec)
 
 
@@ -229,8 +229,7 @@ def test_mirrored_strategy_over_two_devices_gives_the_same_update():
   mirrored_agent = networks.ImpalaAgent(2, torso='mlp', use_lstm=True)
   half = batch_size // 2
   spec = trajectory_spec(tf.TensorSpec([6], tf.float32),
-                         mirrored_agent.initial_state(half), 2, unroll_length,
-                         half)
+                         mirrored_agent.state_spec(), 2, unroll_length, half)
   mirrored = Learner(mirrored_agent, learner._config, spec, strategy=strategy)
   for source, target in zip(agent.trainable_variables,
                             mirrored_agent.trainable_variables):

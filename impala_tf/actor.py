@@ -1,0 +1,118 @@
+"""The actor loop: environments + policy → trajectories (facts §3).
+
+An `Actor` drives one `EnvironmentGroup` of n environments with a policy and
+emits, after every T steps, one `Trajectory` per environment: T+1 steps whose
+first repeats the last step of the previous unroll, the core state from
+before that first step, the behaviour policy's outputs, and the learner
+version behind every output. It does not know whether its policy is the
+dynamic batcher or a direct network call.
+
+An exception inside the actor (in the policy, say) is logged, the partial
+unroll is dropped, and the actor carries on from where its environments are.
+"""
+
+import logging
+import threading
+from typing import Callable, Optional
+
+import numpy as np
+import tree
+
+from impala_tf.runtime.env_process import Episode, EnvironmentGroup
+from impala_tf.types import AgentOutput, StepOutput, Trajectory
+
+# policy(prev_action [n], env_output (leaves [n, ...]), state (leaves [n, ...]))
+#   → (AgentOutput (leaves [n, ...]), new state, policy_version [n]); numpy.
+Policy = Callable
+
+
+class Actor:
+  """Steps one group of environments and cuts the stream into unrolls.
+
+  Args:
+    environments: the group it steps.
+    policy: see `Policy` above.
+    initial_state: ``initial_state(n)`` → the core state of n new episodes.
+    num_actions: size of the action set.
+    unroll_length: T.
+    on_trajectory: called with each `Trajectory` (leaves ``[T+1, ...]``);
+      it may block (backpressure).
+    on_episode: called with each finished `Episode`.
+  """
+
+  def __init__(self,
+               environments: EnvironmentGroup,
+               policy: Policy,
+               initial_state: Callable,
+               num_actions: int,
+               unroll_length: int,
+               on_trajectory: Callable[[Trajectory], None],
+               on_episode: Callable[[Episode], None] = lambda episode: None):
+    self._environments = environments
+    self._policy = policy
+    self._initial_state = initial_state
+    self._num_actions = num_actions
+    self._unroll_length = unroll_length
+    self._on_trajectory = on_trajectory
+    self._on_episode = on_episode
+    self.num_errors = 0
+    self.num_steps = 0
+    self._env_output: Optional[StepOutput] = None
+
+  def run(self, stop: threading.Event) -> None:
+    """Unrolls until ``stop`` is set; survives exceptions inside the loop."""
+    n = self._environments.size
+    self._env_output = self._environments.start()
+    self._agent_output = AgentOutput(
+        action=np.zeros(n, np.int32),
+        policy_logits=np.zeros((n, self._num_actions), np.float32),
+        baseline=np.zeros(n, np.float32))
+    self._version = np.zeros(n, np.int64)
+    self._state = tree.map_structure(np.asarray, self._initial_state(n))
+    while not stop.is_set():
+      try:
+        self.unroll(stop)
+      except Exception:  # pylint: disable=broad-except
+        if stop.is_set():
+          return
+        self.num_errors += 1
+        logging.exception('actor error (%d so far); dropping this unroll and '
+                          'carrying on', self.num_errors)
+
+  def unroll(self, stop: threading.Event) -> None:
+    """T steps of every environment, then one trajectory per environment."""
+    start_state = self._state
+    env_outputs = [self._env_output]
+    agent_outputs = [self._agent_output]
+    versions = [self._version]
+    state = self._state
+    for _ in range(self._unroll_length):
+      if stop.is_set():
+        return
+      agent_output, state, version = self._policy(self._agent_output.action,
+                                                  self._env_output, state)
+      step = self._environments.step(agent_output.action)
+      for message in step.errors:
+        logging.warning(message)
+      for episode in step.episodes:
+        self._on_episode(episode)
+      # Commit the step only now that both halves of it succeeded.
+      self._agent_output, self._env_output = agent_output, step.env_output
+      self._state, self._version = state, version
+      agent_outputs.append(agent_output)
+      env_outputs.append(step.env_output)
+      versions.append(version)
+      self.num_steps += 1
+
+    stack = lambda *xs: np.stack(xs)
+    env_outputs = tree.map_structure(stack, *env_outputs)
+    agent_outputs = tree.map_structure(stack, *agent_outputs)
+    versions = np.stack(versions)
+    for i, level_name in enumerate(self._environments.level_names):
+      self._on_trajectory(Trajectory(
+          level_name=level_name,
+          agent_state=tree.map_structure(lambda s, i=i: s[i], start_state),
+          env_outputs=tree.map_structure(lambda x, i=i: x[:, i], env_outputs),
+          agent_outputs=tree.map_structure(lambda x, i=i: x[:, i],
+                                           agent_outputs),
+          policy_version=versions[:, i]))

@@ -1,0 +1,136 @@
+"""From actors to learner: a bounded trajectory queue feeding tf.data.
+
+Actors `put` single trajectories (leaves ``[T+1, ...]``); when the queue is
+full, `put` blocks, which slows the actors down to the learner's pace
+(backpressure) and loses nothing. The dataset batches B trajectories, makes
+them time-major ``[T+1, B, ...]`` and prefetches the next batch while the
+learner computes.
+"""
+
+import queue
+import threading
+from typing import Iterator, Optional
+
+import tensorflow as tf
+import tree
+
+from impala_tf.types import (AgentOutput, StepOutput, StepOutputInfo,
+                             Trajectory)
+
+# How often a blocked put or get looks whether the queue was closed.
+_POLL_S = 0.1
+
+
+class QueueClosedError(RuntimeError):
+  """Raised by `put` once the queue is closed."""
+
+
+class TrajectoryQueue:
+  """A bounded FIFO of trajectories between actor threads and the learner."""
+
+  def __init__(self, capacity: int):
+    if capacity < 1:
+      raise ValueError(f'queue capacity must be positive, got {capacity}')
+    self.capacity = capacity
+    self._queue = queue.Queue(maxsize=capacity)
+    self._closed = threading.Event()
+
+  def put(self, trajectory: Trajectory) -> None:
+    """Blocks while the queue is full; raises QueueClosedError once closed."""
+    while not self._closed.is_set():
+      try:
+        self._queue.put(trajectory, timeout=_POLL_S)
+        return
+      except queue.Full:
+        continue
+    raise QueueClosedError('the trajectory queue is closed')
+
+  def get(self) -> Optional[Trajectory]:
+    """Blocks until a trajectory is there; None once the queue is closed."""
+    while True:
+      try:
+        return self._queue.get(timeout=_POLL_S)
+      except queue.Empty:
+        if self._closed.is_set():
+          return None
+
+  def size(self) -> int:
+    return self._queue.qsize()
+
+  def close(self) -> None:
+    self._closed.set()
+
+  def __iter__(self) -> Iterator[Trajectory]:
+    while True:
+      trajectory = self.get()
+      if trajectory is None:
+        return
+      yield trajectory
+
+
+def to_time_major(batch: Trajectory) -> Trajectory:
+  """``[B, T+1, ...]`` → ``[T+1, B, ...]`` for the per-step fields."""
+  swap = lambda t: tf.transpose(t, [1, 0] + list(range(2, t.shape.rank)))
+  return batch._replace(
+      env_outputs=tree.map_structure(swap, batch.env_outputs),
+      agent_outputs=tree.map_structure(swap, batch.agent_outputs),
+      policy_version=swap(batch.policy_version))
+
+
+def make_dataset(trajectory_queue: TrajectoryQueue,
+                 single_spec: Trajectory,
+                 batch_size: int) -> tf.data.Dataset:
+  """Batches of B trajectories from the queue, time-major, prefetched.
+
+  Args:
+    trajectory_queue: where actors put trajectories.
+    single_spec: `tf.TensorSpec` nest of one trajectory (no batch axis).
+    batch_size: B.
+
+  Returns:
+    A dataset of `Trajectory` batches; it ends when the queue is closed.
+  """
+  dataset = tf.data.Dataset.from_generator(
+      lambda: iter(trajectory_queue), output_signature=single_spec)
+  dataset = dataset.batch(batch_size, drop_remainder=True)
+  dataset = dataset.map(to_time_major)
+  return dataset.prefetch(1)
+
+
+def trajectory_spec(observation_spec, state_spec, num_actions: int,
+                    unroll_length: int,
+                    batch_size: Optional[int] = None) -> Trajectory:
+  """The `tf.TensorSpec` nest of one trajectory or of a time-major batch.
+
+  Args:
+    observation_spec: nest of `tf.TensorSpec` of one observation (no batch or
+      time axis), e.g. ``tf.TensorSpec([84, 84, 4], tf.uint8)``.
+    state_spec: nest of `tf.TensorSpec` of one agent's core state (no batch
+      axis), e.g. ``agent.state_spec()``.
+    num_actions: size of the action set.
+    unroll_length: T.
+    batch_size: B for a batch (leaves ``[T+1, B, ...]``, state and level
+      ``[B, ...]``); None for one trajectory (``[T+1, ...]``).
+  """
+  batch = [] if batch_size is None else [batch_size]
+
+  def time_major(shape=(), dtype=tf.float32):
+    return tf.TensorSpec([unroll_length + 1, *batch, *shape], dtype)
+
+  return Trajectory(
+      level_name=tf.TensorSpec(batch, tf.string),
+      agent_state=tree.map_structure(
+          lambda s: tf.TensorSpec([*batch, *s.shape], s.dtype), state_spec),
+      env_outputs=StepOutput(
+          reward=time_major(),
+          info=StepOutputInfo(
+              episode_return=time_major(),
+              episode_step=time_major(dtype=tf.int32)),
+          done=time_major(dtype=tf.bool),
+          observation=tree.map_structure(
+              lambda s: time_major(s.shape, s.dtype), observation_spec)),
+      agent_outputs=AgentOutput(
+          action=time_major(dtype=tf.int32),
+          policy_logits=time_major([num_actions]),
+          baseline=time_major()),
+      policy_version=time_major(dtype=tf.int64))

@@ -1,0 +1,46 @@
+"""Environments by name, created inside environment worker processes.
+
+Every environment is a `gymnasium.Env` with a discrete action space. An
+episode ends for learning where ``terminated or truncated``; where the scored
+episode is longer (Atari's life loss in training), ``info['game_over']`` says
+whether the scored episode ended too.
+
+This package must not import TensorFlow: worker processes import it.
+"""
+
+from typing import Tuple
+
+import gymnasium as gym
+
+ENVIRONMENTS = ('catch', 'memory', 'atari')
+
+
+def make(env_name: str, level: str, training: bool = True) -> gym.Env:
+  """Creates ``level`` of ``env_name`` (e.g. 'atari', 'pong')."""
+  check_level(env_name, level)
+  if env_name == 'catch':
+    from impala_tf.envs import catch  # pylint: disable=g-import-not-at-top
+    return catch.Catch()
+  if env_name == 'memory':
+    from impala_tf.envs import memory  # pylint: disable=g-import-not-at-top
+    return memory.Memory()
+  from impala_tf.envs import atari  # pylint: disable=g-import-not-at-top
+  return atari.make_atari(level, training=training)
+
+
+def check_level(env_name: str, level: str) -> None:
+  """Raises ValueError naming an unknown environment or level."""
+  if env_name not in ENVIRONMENTS:
+    raise ValueError(
+        f'Unknown environment {env_name!r}; choose one of {ENVIRONMENTS}')
+  valid = levels(env_name)
+  if level not in valid:
+    raise ValueError(f'Unknown {env_name} level {level!r}; valid levels: '
+                     f'{", ".join(valid)}')
+
+
+def levels(env_name: str) -> Tuple[str, ...]:
+  if env_name == 'atari':
+    from impala_tf.envs import atari  # pylint: disable=g-import-not-at-top
+    return atari.ATARI_57
+  return (env_name,)

@@ -1,0 +1,125 @@
+"""Evaluate a trained agent from its run directory.
+
+  python -m impala_tf.evaluate --logdir=runs/pong [--episodes_per_level=200]
+
+Restores the latest checkpoint and plays with the actor's own stepping: the
+recurrent state is carried, actions are sampled from the policy (as in the
+paper's evaluation), environments run in evaluation mode (on Atari: whole
+games, not episodes cut at a life loss). Writes ``evaluation.json`` into the
+run directory: per level, the returns of every episode and their mean.
+"""
+
+import json
+import os
+import threading
+from typing import Dict, List, Optional
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+import ml_collections
+import numpy as np
+import tensorflow as tf
+
+from impala_tf import rundir as rundir_lib
+from impala_tf.actor import Actor
+from impala_tf.runtime import local
+from impala_tf.runtime.env_process import Episode
+
+_LOGDIR = flags.DEFINE_string('logdir', None, 'The run directory to evaluate.')
+_EPISODES = flags.DEFINE_integer('episodes_per_level', 200,
+                                 'Episodes to play on each level.')
+_NUM_ACTORS = flags.DEFINE_integer(
+    'num_actors', None, 'Environment groups to play in parallel; default: '
+    "the run's num_actors.")
+
+
+def evaluate(logdir: str,
+             episodes_per_level: int,
+             config: Optional[ml_collections.ConfigDict] = None
+            ) -> Dict[str, Dict[str, object]]:
+  """Plays ``episodes_per_level`` episodes per level with the latest policy.
+
+  Args:
+    logdir: a run directory with a checkpoint.
+    episodes_per_level: how many episodes to record on each level.
+    config: the run's config; read from ``logdir`` if None.
+
+  Returns:
+    ``{level: {'returns': [...], 'mean_return': float}}``, also written to
+    ``<logdir>/evaluation.json``.
+  """
+  if episodes_per_level < 1:
+    raise ValueError(
+        f'episodes_per_level must be positive, got {episodes_per_level}')
+  config = config or rundir_lib.read_config(logdir)
+  checkpoint_dir = os.path.join(logdir, rundir_lib.CHECKPOINT_DIR)
+  latest = tf.train.latest_checkpoint(checkpoint_dir)
+  if latest is None:
+    raise FileNotFoundError(f'no checkpoint in {checkpoint_dir}')
+
+  _, num_actions = local.environment_specs(config)
+  agent = local.make_agent(config, num_actions)
+  version = tf.Variable(0, dtype=tf.int64)
+  tf.train.Checkpoint(agent=agent, num_updates=version).read(
+      latest).expect_partial()
+  policy = local.make_inference(agent, version)
+
+  returns: Dict[str, List[float]] = {level: [] for level in config.levels}
+  lock = threading.Lock()
+  stop = threading.Event()
+
+  def on_episode(episode: Episode) -> None:
+    with lock:
+      level_returns = returns[episode.level_name]
+      if len(level_returns) < episodes_per_level:
+        level_returns.append(episode.episode_return)
+      if all(len(r) >= episodes_per_level for r in returns.values()):
+        stop.set()
+
+  groups = local.make_environment_groups(config, training=False)
+  actors = [
+      Actor(group, policy, agent.initial_state, num_actions,
+            config.unroll_length, lambda trajectory: None, on_episode)
+      for group in groups
+  ]
+  threads = [threading.Thread(target=actor.run, args=(stop,), daemon=True)
+             for actor in actors]
+  try:
+    for thread in threads:
+      thread.start()
+    for thread in threads:
+      thread.join()
+  finally:
+    stop.set()
+    for group in groups:
+      group.close()
+
+  results = {
+      level: dict(returns=level_returns,
+                  mean_return=float(np.mean(level_returns)),
+                  episodes=len(level_returns))
+      for level, level_returns in returns.items()
+  }
+  with open(os.path.join(logdir, rundir_lib.EVALUATION_FILE), 'w') as f:
+    json.dump(dict(checkpoint=os.path.basename(latest), levels=results), f,
+              indent=2)
+  return results
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  config = rundir_lib.read_config(_LOGDIR.value)
+  if _NUM_ACTORS.value is not None:
+    config.num_actors = _NUM_ACTORS.value
+  results = evaluate(_LOGDIR.value, _EPISODES.value, config)
+  for level, result in results.items():
+    print(f'{level}: mean return {result["mean_return"]:.2f} over '
+          f'{result["episodes"]} episodes')
+
+
+if __name__ == '__main__':
+  flags.mark_flags_as_required(['logdir'])
+  app.run(main)

@@ -1,0 +1,311 @@
+"""The single-machine runtime: worker processes, actor threads, one learner.
+
+    EnvironmentGroup (process) ⇄ Actor (thread) ─┐ policy calls
+    EnvironmentGroup (process) ⇄ Actor (thread) ─┼──▶ DynamicBatcher ──▶ agent
+    ...                                          │      (live learner variables)
+                       trajectories ──▶ TrajectoryQueue ──▶ tf.data ──▶ Learner
+
+Actors call the network that the learner trains, so an update can land in the
+middle of an unroll, as in the original release; every agent output carries
+the learner version it was computed with, and the learner logs the lag.
+
+`train` returns when the frame budget is spent or a stop is asked for
+(SIGINT, SIGTERM, or the ``stop`` event); it checkpoints before it shuts down.
+Running it again on the same ``logdir`` resumes from the last checkpoint.
+"""
+
+import collections
+import logging
+import signal
+import sys
+import threading
+import time
+from typing import Dict, List, Optional
+
+import ml_collections
+import numpy as np
+import tensorflow as tf
+import tree
+
+from impala_tf import config as config_lib
+from impala_tf import data
+from impala_tf import envs
+from impala_tf import networks
+from impala_tf import rundir as rundir_lib
+from impala_tf.actor import Actor
+from impala_tf.batching import DynamicBatcher
+from impala_tf.learner import Learner
+from impala_tf.runtime.env_process import (Episode, EnvironmentGroup,
+                                           make_env_fn)
+from impala_tf.data import trajectory_spec
+
+
+def environment_specs(config: ml_collections.ConfigDict):
+  """(observation spec, number of actions) of the configured levels.
+
+  Builds each level once in this process. All levels must share one action
+  set: a multi-task agent has one policy head (Atari's multi-task agent uses
+  the full 18 actions for that reason, App. G).
+  """
+  observation_spec, num_actions = None, set()
+  for level in config.levels:
+    env = envs.make(config.env, level)
+    num_actions.add(env.action_space.n)
+    space = env.observation_space
+    observation_spec = tf.TensorSpec(space.shape, tf.as_dtype(space.dtype))
+    env.close()
+  if len(num_actions) > 1:
+    raise ValueError(f'config.levels={list(config.levels)} have action sets '
+                     f'of different sizes {sorted(num_actions)}; a multi-task '
+                     'agent needs one action set')
+  return observation_spec, num_actions.pop()
+
+
+def make_agent(config: ml_collections.ConfigDict,
+               num_actions: int) -> networks.ImpalaAgent:
+  return networks.ImpalaAgent(
+      num_actions,
+      torso=config.torso,
+      use_lstm=config.use_lstm,
+      use_instruction=config.use_instruction)
+
+
+def make_strategy(config: ml_collections.ConfigDict) -> tf.distribute.Strategy:
+  if config.strategy == 'mirrored':
+    return tf.distribute.MirroredStrategy(config.devices)
+  return tf.distribute.get_strategy()
+
+
+def level_of_environment(config: ml_collections.ConfigDict, index: int) -> str:
+  """Round robin over levels by global environment index (facts §8.2)."""
+  return config.levels[index % len(config.levels)]
+
+
+def make_environment_groups(config: ml_collections.ConfigDict,
+                            training: bool = True) -> List[EnvironmentGroup]:
+  groups = []
+  for actor_index in range(config.num_actors):
+    indices = range(actor_index * config.envs_per_actor,
+                    (actor_index + 1) * config.envs_per_actor)
+    levels = [level_of_environment(config, i) for i in indices]
+    groups.append(EnvironmentGroup(
+        [make_env_fn(config.env, level, training) for level in levels],
+        levels,
+        seed=config.seed * 1_000_000 + actor_index * 10_000))
+  return groups
+
+
+def make_inference(agent: networks.ImpalaAgent, version: tf.Variable):
+  """The policy's network call: a batch of single steps → numpy outputs."""
+
+  @tf.function(reduce_retracing=True)
+  def inference(prev_action, env_output, state):
+    agent_output, new_state = agent(prev_action, env_output, state)
+    versions = tf.fill(tf.shape(prev_action), version.read_value())
+    return agent_output, new_state, versions
+
+  def policy(prev_action, env_output, state):
+    # The agent does not read the episode statistics; leave them behind.
+    outputs = inference(prev_action, env_output._replace(info=()), state)
+    return tree.map_structure(np.asarray, outputs)
+
+  return policy
+
+
+class _Progress:
+  """Collects episode results from actor threads for the periodic log line."""
+
+  def __init__(self, run: rundir_lib.RunDirectory, learner: Learner):
+    self._run = run
+    self._learner = learner
+    self._lock = threading.Lock()
+    self._recent: Dict[str, List[float]] = collections.defaultdict(list)
+    self.num_episodes = 0
+
+  def on_episode(self, episode: Episode) -> None:
+    self._run.log('episode', dict(
+        frames=int(self._learner.num_frames.numpy()),
+        level=episode.level_name,
+        episode_return=episode.episode_return,
+        episode_length=episode.episode_length))
+    with self._lock:
+      self._recent[episode.level_name].append(episode.episode_return)
+      self.num_episodes += 1
+
+  def take_recent_returns(self) -> Dict[str, float]:
+    """Mean return per level since the last call."""
+    with self._lock:
+      recent = {level: float(np.mean(returns))
+                for level, returns in self._recent.items() if returns}
+      self._recent.clear()
+    return recent
+
+
+class _StopOnSignals:
+  """Sets ``stop`` on SIGINT/SIGTERM while active (main thread only)."""
+
+  def __init__(self, stop: threading.Event):
+    self._stop = stop
+    self._previous = {}
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      for sig in (signal.SIGINT, signal.SIGTERM):
+        self._previous[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    del frame
+    logging.warning('signal %d: checkpointing and stopping', signum)
+    self._stop.set()
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+
+
+def train(config: ml_collections.ConfigDict,
+          logdir: str,
+          stop: Optional[threading.Event] = None) -> Dict[str, float]:
+  """Trains until ``config.total_environment_frames`` or a stop.
+
+  Args:
+    config: a full run config (`config.base_config` and a paper config).
+    logdir: the run directory; resumes from its checkpoints if there are any.
+    stop: set it (from any thread) to checkpoint and stop early.
+
+  Returns:
+    The last training statistics, with ``num_frames`` and ``num_updates``.
+  """
+  config_lib.validate_config(config)
+  stop = stop or threading.Event()
+  tf.random.set_seed(config.seed)
+  observation_spec, num_actions = environment_specs(config)
+
+  run = rundir_lib.RunDirectory(logdir)
+  run.write_config(config)
+  strategy = make_strategy(config)
+  agent = make_agent(config, num_actions)
+  replica_batch_size = config.batch_size // strategy.num_replicas_in_sync
+  if replica_batch_size * strategy.num_replicas_in_sync != config.batch_size:
+    raise ValueError(f'config.batch_size={config.batch_size} must divide by '
+                     f'the {strategy.num_replicas_in_sync} replicas')
+  learner = Learner(
+      agent, config,
+      trajectory_spec(observation_spec, agent.state_spec(), num_actions,
+                      config.unroll_length, replica_batch_size),
+      strategy=strategy)
+  checkpoints = tf.train.CheckpointManager(
+      learner.checkpoint, run.checkpoint_dir, max_to_keep=3)
+  if checkpoints.latest_checkpoint:
+    learner.checkpoint.restore(
+        checkpoints.latest_checkpoint).assert_existing_objects_matched()
+    logging.info('resumed from %s at %d frames', checkpoints.latest_checkpoint,
+                 int(learner.num_frames.numpy()))
+
+  trajectory_queue = data.TrajectoryQueue(config.queue_capacity)
+  dataset = data.make_dataset(
+      trajectory_queue,
+      trajectory_spec(observation_spec, agent.state_spec(), num_actions,
+                      config.unroll_length),
+      config.batch_size)
+  if strategy.num_replicas_in_sync > 1:
+    dataset = strategy.experimental_distribute_dataset(dataset)
+
+  policy = make_inference(agent, learner.num_updates)
+  batcher = None
+  if config.dynamic_batching:
+    batcher = DynamicBatcher(policy, config.max_inference_batch_size,
+                             config.inference_timeout_ms / 1000.0)
+    policy = batcher
+  progress = _Progress(run, learner)
+  groups = make_environment_groups(config)
+  actors = [
+      Actor(group, policy, agent.initial_state, num_actions,
+            config.unroll_length, trajectory_queue.put, progress.on_episode)
+      for group in groups
+  ]
+  actor_threads = [
+      threading.Thread(target=actor.run, args=(stop,), name=f'actor_{i}',
+                       daemon=True) for i, actor in enumerate(actors)
+  ]
+  # A stop must also wake a learner that waits for data.
+  closer = threading.Thread(
+      target=lambda: (stop.wait(), trajectory_queue.close()), daemon=True)
+
+  stats = {}
+  with _StopOnSignals(stop):
+    try:
+      closer.start()
+      for thread in actor_threads:
+        thread.start()
+      stats = _learner_loop(config, learner, iter(dataset), stop, run,
+                            checkpoints, progress, trajectory_queue, batcher,
+                            actors, groups)
+    finally:
+      checkpoints.save(checkpoint_number=int(learner.num_updates.numpy()))
+      stop.set()
+      trajectory_queue.close()
+      if batcher is not None:
+        batcher.close()
+      for thread in actor_threads:
+        thread.join(timeout=30)
+      for group in groups:
+        group.close()
+      run.close()
+  return stats
+
+
+def _learner_loop(config, learner, batches, stop, run, checkpoints, progress,
+                  trajectory_queue, batcher, actors, groups):
+  """Train steps until the budget is spent or ``stop``; logs and checkpoints."""
+  stats = {}
+  last_log = last_checkpoint = time.monotonic()
+  last_log_frames = int(learner.num_frames.numpy())
+  waiting = busy = 0.0
+  while not stop.is_set():
+    if learner.num_frames.numpy() >= config.total_environment_frames:
+      break
+    start = time.monotonic()
+    try:
+      batch = next(batches)
+    except (StopIteration, tf.errors.OutOfRangeError):
+      break  # The queue was closed by a stop.
+    got_batch = time.monotonic()
+    stats = {k: v.numpy().item() for k, v in learner.train_step(batch).items()}
+    now = time.monotonic()
+    waiting += got_batch - start
+    busy += now - got_batch
+
+    if now - last_log >= config.log_interval_s:
+      frames = stats['num_frames']
+      record = dict(
+          frames=frames,
+          fps=(frames - last_log_frames) / (now - last_log),
+          learner_idle_fraction=waiting / max(waiting + busy, 1e-9),
+          queue_fill=trajectory_queue.size() / trajectory_queue.capacity,
+          inference_batch_size=batcher.mean_batch_size() if batcher else 0.0,
+          actor_errors=sum(actor.num_errors for actor in actors),
+          environment_restarts=sum(group.num_restarts for group in groups),
+          episodes=progress.num_episodes,
+          **{k: v for k, v in stats.items() if k != 'num_frames'})
+      returns = progress.take_recent_returns()
+      record.update({f'episode_return/{level}': value
+                     for level, value in returns.items()})
+      run.log('train', record)
+      _print_progress(record, returns)
+      last_log, last_log_frames = now, frames
+      waiting = busy = 0.0
+    if now - last_checkpoint >= config.checkpoint_interval_s:
+      checkpoints.save(checkpoint_number=stats['num_updates'])
+      last_checkpoint = now
+  return stats
+
+
+def _print_progress(record, returns):
+  returns_text = '  '.join(f'{level} {value:+.2f}'
+                           for level, value in sorted(returns.items()))
+  print(f'[{record["frames"] / 1e6:8.3f}M frames] {record["fps"]:7.0f} fps  '
+        f'loss {record["total_loss"]:9.3f}  entropy {record["entropy"]:.3f}  '
+        f'lag {record["policy_lag"]:.1f}  return {returns_text or "-"}',
+        file=sys.stderr, flush=True)

@@ -1,0 +1,40 @@
+"""Train an IMPALA agent on this machine.
+
+  python -m impala_tf.train --config=paper_configs/atari_expert_shallow.py:pong \
+      --logdir=runs/pong [--config.learning_rate=3e-4 ...]
+
+Running it again with the same --logdir resumes from the last checkpoint.
+Ctrl-C (or SIGTERM) checkpoints and stops.
+"""
+
+import os
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from impala_tf import config as config_lib
+from impala_tf.runtime import local
+
+_CONFIG = config_flags.DEFINE_config_file(
+    'config', None, 'A config file from paper_configs/ (file.py[:argument]).',
+    lock_config=True)
+_LOGDIR = flags.DEFINE_string('logdir', None, 'The run directory.')
+flags.mark_flags_as_required(['config', 'logdir'])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  config = _CONFIG.value
+  config_lib.validate_config(config)  # Before anything starts.
+  stats = local.train(config, _LOGDIR.value)
+  logging.info('stopped at %s frames, %s updates',
+               stats.get('num_frames'), stats.get('num_updates'))
+
+
+if __name__ == '__main__':
+  app.run(main)

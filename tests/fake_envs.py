@@ -1,0 +1,52 @@
+"""Small environments for tests of the runtime (no TensorFlow imports here:
+environment worker processes import this module)."""
+
+import gymnasium as gym
+import numpy as np
+
+_failures = {'count': 0}
+
+
+class Counter(gym.Env):
+  """Observation = steps since reset (as uint8 [1]); reward = the action;
+  episodes last ``length`` steps."""
+
+  def __init__(self, length=3):
+    self.length = length
+    self.observation_space = gym.spaces.Box(0, 255, (1,), np.uint8)
+    self.action_space = gym.spaces.Discrete(4)
+    self._t = 0
+
+  def reset(self, *, seed=None, options=None):
+    super().reset(seed=seed)
+    self._t = 0
+    return np.array([0], np.uint8), {}
+
+  def step(self, action):
+    self._t += 1
+    return (np.array([self._t], np.uint8), float(action),
+            self._t == self.length, False, {})
+
+
+class Flaky(Counter):
+  """A Counter whose step raises at step ``fail_at`` of its life, at most
+  ``max_failures`` times in one process."""
+
+  def __init__(self, fail_at=2, max_failures=1):
+    super().__init__(length=100)
+    self.fail_at, self.max_failures = fail_at, max_failures
+    self._steps = 0
+
+  def step(self, action):
+    self._steps += 1
+    if self._steps == self.fail_at and _failures['count'] < self.max_failures:
+      _failures['count'] += 1
+      raise RuntimeError('flaky environment failed')
+    return super().step(action)
+
+
+class Unbuildable(gym.Env):
+  """Raises when built, as an environment with a missing dependency would."""
+
+  def __init__(self):
+    raise ImportError('unbuildable: missing dependency')

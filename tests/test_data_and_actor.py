@@ -1,0 +1,178 @@
+"""Trajectory queue backpressure, the tf.data pipeline, and the actor loop."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tree
+
+from impala_tf import data
+from impala_tf.actor import Actor
+from impala_tf.runtime.env_process import EnvironmentGroup
+from impala_tf.types import AgentOutput
+from tests import fake_envs
+
+
+def test_full_queue_blocks_producers_and_loses_nothing():
+  trajectory_queue = data.TrajectoryQueue(capacity=2)
+  produced = []
+
+  def produce(start):
+    for i in range(start, start + 10):
+      trajectory_queue.put(i)
+      produced.append(i)
+
+  producers = [threading.Thread(target=produce, args=(s,)) for s in (0, 100)]
+  for producer in producers:
+    producer.start()
+  time.sleep(0.3)
+  # Only the capacity got in; the producers wait (they are not failed).
+  assert trajectory_queue.size() == 2
+  assert len(produced) == 2 and all(p.is_alive() for p in producers)
+  received = [trajectory_queue.get() for _ in range(20)]
+  for producer in producers:
+    producer.join(timeout=10)
+  assert sorted(received) == list(range(10)) + list(range(100, 110))
+  # FIFO per producer.
+  assert [r for r in received if r < 100] == list(range(10))
+
+
+def test_closing_the_queue_releases_blocked_producers_and_the_consumer():
+  trajectory_queue = data.TrajectoryQueue(capacity=1)
+  trajectory_queue.put('a')
+  errors = []
+
+  def produce():
+    try:
+      trajectory_queue.put('b')
+    except data.QueueClosedError as error:
+      errors.append(error)
+
+  producer = threading.Thread(target=produce)
+  producer.start()
+  time.sleep(0.2)
+  trajectory_queue.close()
+  producer.join(timeout=5)
+  assert len(errors) == 1
+  assert list(trajectory_queue) == ['a']  # Drains, then ends.
+  with pytest.raises(ValueError, match='capacity'):
+    data.TrajectoryQueue(0)
+
+
+def single_trajectory(unroll_length, seed, num_actions=3):
+  rng = np.random.default_rng(seed)
+  spec = data.trajectory_spec(tf.TensorSpec([2, 2], tf.uint8),
+                              (tf.TensorSpec([4], tf.float32),), num_actions,
+                              unroll_length)
+  return tree.map_structure(
+      lambda s: np.asarray(rng.integers(0, 5, s.shape)).astype(
+          s.dtype.as_numpy_dtype) if s.dtype != tf.string else np.bytes_(
+              f'level{seed}'), spec), spec
+
+
+def test_dataset_batches_time_major():
+  trajectory_queue = data.TrajectoryQueue(capacity=8)
+  items = []
+  for seed in range(6):
+    trajectory, spec = single_trajectory(unroll_length=4, seed=seed)
+    items.append(trajectory)
+    trajectory_queue.put(trajectory)
+  trajectory_queue.close()
+  batches = list(data.make_dataset(trajectory_queue, spec, batch_size=3))
+  assert len(batches) == 2
+  batch = batches[0]
+  assert batch.env_outputs.observation.shape == (5, 3, 2, 2)
+  assert batch.agent_outputs.policy_logits.shape == (5, 3, 3)
+  assert batch.policy_version.shape == (5, 3)
+  assert batch.agent_state[0].shape == (3, 4)  # The state stays batch-major.
+  assert batch.level_name.numpy().tolist() == [b'level0', b'level1', b'level2']
+  np.testing.assert_array_equal(batch.env_outputs.reward[:, 1],
+                                items[1].env_outputs.reward)
+  np.testing.assert_array_equal(batches[1].agent_outputs.action[:, 2],
+                                items[5].agent_outputs.action)
+
+
+def scripted_policy(prev_action, env_output, state):
+  """Deterministic: action = observation + 1 (mod 4); state counts steps."""
+  n = len(prev_action)
+  action = ((env_output.observation[:, 0].astype(np.int32) + 1) % 4)
+  output = AgentOutput(action=action,
+                       policy_logits=np.zeros((n, 4), np.float32),
+                       baseline=env_output.observation[:, 0].astype(np.float32))
+  return output, (state[0] + 1,), np.full(n, 7, np.int64)
+
+
+def test_actor_unrolls_overlap_by_one_step_and_carry_state():
+  group = EnvironmentGroup([fake_envs.Counter] * 2, ['a', 'b'])
+  trajectories = []
+  actor = Actor(group, scripted_policy, lambda n: (np.zeros((n, 1)),), 4,
+                unroll_length=5, on_trajectory=trajectories.append)
+  stop = threading.Event()
+  try:
+    actor._env_output = None  # pylint: disable=protected-access
+    thread = threading.Thread(target=actor.run, args=(stop,))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while len(trajectories) < 4 and time.monotonic() < deadline:
+      time.sleep(0.01)
+    stop.set()
+    thread.join(timeout=10)
+  finally:
+    group.close()
+  first, second = trajectories[0], trajectories[2]  # Environment 'a'.
+  assert first.level_name == 'a' and trajectories[1].level_name == 'b'
+  assert first.env_outputs.reward.shape == (6,)
+  # The second unroll starts with the last step of the first.
+  tree.map_structure(lambda x, y: np.testing.assert_array_equal(x[-1], y[0]),
+                     first.env_outputs, second.env_outputs)
+  tree.map_structure(lambda x, y: np.testing.assert_array_equal(x[-1], y[0]),
+                     first.agent_outputs, second.agent_outputs)
+  # agent_outputs[t] chose the action that produced env_outputs[t]: the
+  # Counter rewards the action taken.
+  np.testing.assert_array_equal(first.env_outputs.reward[1:],
+                                first.agent_outputs.action[1:])
+  # The state recorded is the one from before the unroll's first step.
+  assert first.agent_state[0].tolist() == [0.0]
+  assert second.agent_state[0].tolist() == [5.0]
+  np.testing.assert_array_equal(first.policy_version[1:], 7)
+  # Counter episodes last 3 steps: done at steps 3 (and at the start).
+  assert first.env_outputs.done.tolist() == [True, False, False, True, False,
+                                             False]
+
+
+def test_actor_survives_exceptions_in_its_policy():
+  calls = {'n': 0}
+
+  def sometimes_failing_policy(*args):
+    calls['n'] += 1
+    if calls['n'] in (3, 4, 9):
+      raise RuntimeError('inference failed')
+    return scripted_policy(*args)
+
+  group = EnvironmentGroup([fake_envs.Counter], ['a'])
+  trajectories = []
+  actor = Actor(group, sometimes_failing_policy, lambda n: (np.zeros((n, 1)),),
+                4, unroll_length=3, on_trajectory=trajectories.append)
+  stop = threading.Event()
+  thread = threading.Thread(target=actor.run, args=(stop,))
+  try:
+    thread.start()
+    deadline = time.monotonic() + 30
+    while len(trajectories) < 5 and time.monotonic() < deadline:
+      time.sleep(0.01)
+    stop.set()
+    thread.join(timeout=10)
+  finally:
+    group.close()
+  assert actor.num_errors == 3
+  assert len(trajectories) >= 5
+  # Each trajectory stays consistent in itself: the steps of a dropped unroll
+  # are lost, but no trajectory mixes outputs of different steps.
+  for trajectory in trajectories:
+    np.testing.assert_array_equal(trajectory.env_outputs.reward[1:],
+                                  trajectory.agent_outputs.action[1:])
+    np.testing.assert_array_equal(
+        trajectory.agent_outputs.action[1:],
+        (trajectory.env_outputs.observation[:-1, 0] + 1) % 4)

@@ -1,0 +1,109 @@
+"""Environment worker processes: stepping, statistics, failures, shutdown."""
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from impala_tf.runtime.env_process import EnvironmentGroup
+from tests import fake_envs
+
+
+def process_exists(pid):
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  # A zombie still answers kill(0); it is gone for our purpose.
+  with open(f'/proc/{pid}/stat') as f:
+    return f.read().split()[2] != 'Z'
+
+
+def test_group_steps_all_environments_and_resets_at_episode_end():
+  group = EnvironmentGroup([fake_envs.Counter] * 3, ['a', 'b', 'c'], seed=0)
+  try:
+    first = group.start()
+    assert first.done.tolist() == [True] * 3
+    assert first.observation.shape == (3, 1)
+    step = group.step(np.array([1, 2, 3]))
+    np.testing.assert_array_equal(step.env_output.reward, [1, 2, 3])
+    np.testing.assert_array_equal(step.env_output.observation[:, 0], [1, 1, 1])
+    assert not step.env_output.done.any()
+    group.step(np.array([1, 1, 1]))
+    last = group.step(np.array([0, 1, 2]))
+    # Episode end: done, the finished episode's totals, and the next
+    # episode's first observation.
+    assert last.env_output.done.all()
+    np.testing.assert_array_equal(last.env_output.info.episode_return,
+                                  [2, 4, 6])
+    np.testing.assert_array_equal(last.env_output.info.episode_step, [3, 3, 3])
+    np.testing.assert_array_equal(last.env_output.observation[:, 0], [0, 0, 0])
+    assert [(e.level_name, e.episode_return, e.episode_length)
+            for e in last.episodes] == [('a', 2.0, 3), ('b', 4.0, 3),
+                                         ('c', 6.0, 3)]
+  finally:
+    group.close()
+
+
+def test_an_environment_that_raises_is_rebuilt():
+  group = EnvironmentGroup([fake_envs.Counter, fake_envs.Flaky], ['ok', 'flaky'])
+  try:
+    group.start()
+    group.step(np.array([1, 1]))
+    step = group.step(np.array([1, 1]))  # Flaky raises at its 2nd step.
+    assert len(step.errors) == 1 and 'flaky environment failed' in step.errors[0]
+    assert step.env_output.done.tolist() == [False, True]
+    step = group.step(np.array([1, 1]))  # And steps on afterwards.
+    assert step.errors == []
+    assert step.env_output.observation[1, 0] == 1
+  finally:
+    group.close()
+
+
+def test_a_killed_process_is_restarted():
+  group = EnvironmentGroup([fake_envs.Counter] * 2, ['a', 'b'])
+  try:
+    group.start()
+    group.step(np.array([0, 0]))
+    old_pid = group.pid
+    os.kill(old_pid, signal.SIGKILL)
+    time.sleep(0.2)
+    step = group.step(np.array([0, 0]))
+    assert group.num_restarts == 1
+    assert group.pid != old_pid
+    assert step.env_output.done.all()
+    assert 'restarting' in step.errors[0]
+    step = group.step(np.array([3, 3]))
+    np.testing.assert_array_equal(step.env_output.reward, [3, 3])
+  finally:
+    group.close()
+
+
+def test_close_leaves_no_process_behind():
+  group = EnvironmentGroup([fake_envs.Counter], ['a'])
+  group.start()
+  pid = group.pid
+  group.close()
+  group.close()  # Twice is fine.
+  assert not process_exists(pid)
+
+
+def test_a_child_exits_when_its_parent_end_closes():
+  group = EnvironmentGroup([fake_envs.Counter], ['a'])
+  group.start()
+  pid = group.pid
+  process = group._process  # pylint: disable=protected-access
+  group._connection.close()  # pylint: disable=protected-access
+  process.wait(timeout=10)
+  assert not process_exists(pid)
+
+
+def test_an_environment_that_cannot_be_built_raises_in_the_parent():
+  group = EnvironmentGroup([fake_envs.Unbuildable], ['a'])
+  try:
+    with pytest.raises(ImportError, match='unbuildable: missing dependency'):
+      group.start()
+  finally:
+    group.close()
