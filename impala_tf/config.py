@@ -52,7 +52,7 @@ def base_config() -> ml_collections.ConfigDict:
       # Environment: 'catch', 'memory' or 'atari'; levels are assigned to
       # environments round robin (facts §8.2: actor i gets level i mod L).
       env='catch',
-      levels=['catch'],
+      levels=('catch',),  # A tuple: overridable as --config.levels="('a','b')".
       # Network (facts §5.2): 'shallow', 'deep' or 'mlp' (small tests only).
       torso='shallow',
       use_lstm=True,

@@ -2,15 +2,16 @@
 
 Actors `put` single trajectories (leaves ``[T+1, ...]``); when the queue is
 full, `put` blocks, which slows the actors down to the learner's pace
-(backpressure) and loses nothing. The dataset batches B trajectories, makes
-them time-major ``[T+1, B, ...]`` and prefetches the next batch while the
+(backpressure) and loses nothing. The dataset stacks B trajectories into a
+time-major batch ``[T+1, B, ...]`` and prefetches the next batch while the
 learner computes.
 """
 
 import queue
 import threading
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional
 
+import numpy as np
 import tensorflow as tf
 import tree
 
@@ -68,32 +69,53 @@ class TrajectoryQueue:
       yield trajectory
 
 
-def to_time_major(batch: Trajectory) -> Trajectory:
-  """``[B, T+1, ...]`` → ``[T+1, B, ...]`` for the per-step fields."""
-  swap = lambda t: tf.transpose(t, [1, 0] + list(range(2, t.shape.rank)))
-  return batch._replace(
-      env_outputs=tree.map_structure(swap, batch.env_outputs),
-      agent_outputs=tree.map_structure(swap, batch.agent_outputs),
-      policy_version=swap(batch.policy_version))
+def stack_time_major(trajectories: List[Trajectory]) -> Trajectory:
+  """B trajectories ``[T+1, ...]`` → one batch, ``[T+1, B, ...]`` (numpy).
+
+  ``level_name`` and ``agent_state`` have no time axis: ``[B, ...]``.
+  """
+  along = lambda axis: lambda *xs: np.stack(xs, axis=axis)
+  return Trajectory(
+      level_name=np.stack([t.level_name for t in trajectories]),
+      agent_state=tree.map_structure(along(0),
+                                     *[t.agent_state for t in trajectories]),
+      env_outputs=tree.map_structure(along(1),
+                                     *[t.env_outputs for t in trajectories]),
+      agent_outputs=tree.map_structure(
+          along(1), *[t.agent_outputs for t in trajectories]),
+      policy_version=np.stack([t.policy_version for t in trajectories],
+                              axis=1))
 
 
 def make_dataset(trajectory_queue: TrajectoryQueue,
-                 single_spec: Trajectory,
-                 batch_size: int) -> tf.data.Dataset:
+                 batch_spec: Trajectory) -> tf.data.Dataset:
   """Batches of B trajectories from the queue, time-major, prefetched.
+
+  The batch is stacked in numpy before it enters TensorFlow, so each batch
+  crosses into tf.data as one tensor per field rather than B of them.
 
   Args:
     trajectory_queue: where actors put trajectories.
-    single_spec: `tf.TensorSpec` nest of one trajectory (no batch axis).
-    batch_size: B.
+    batch_spec: `tf.TensorSpec` nest of one time-major batch, as
+      `trajectory_spec(..., batch_size=B)` makes it.
 
   Returns:
     A dataset of `Trajectory` batches; it ends when the queue is closed.
   """
-  dataset = tf.data.Dataset.from_generator(
-      lambda: iter(trajectory_queue), output_signature=single_spec)
-  dataset = dataset.batch(batch_size, drop_remainder=True)
-  dataset = dataset.map(to_time_major)
+  batch_size = batch_spec.level_name.shape[0]
+
+  def batches():
+    while True:
+      trajectories = []
+      while len(trajectories) < batch_size:
+        trajectory = trajectory_queue.get()
+        if trajectory is None:
+          return
+        trajectories.append(trajectory)
+      yield stack_time_major(trajectories)
+
+  dataset = tf.data.Dataset.from_generator(batches,
+                                           output_signature=batch_spec)
   return dataset.prefetch(1)
 
 

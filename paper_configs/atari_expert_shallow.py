@@ -13,7 +13,7 @@ from impala_tf import config as config_lib
 def get_config(game: str = 'pong'):
   config = config_lib.base_config()
   config.env = 'atari'
-  config.levels = [game]
+  config.levels = (game,)
   # Network: the A3C feed-forward net, no LSTM (facts §4.2, §5.2).
   config.torso = 'shallow'
   config.use_lstm = False
@@ -32,11 +32,12 @@ def get_config(game: str = 'pong'):
   config.reward_clipping = 'abs_one'
   # RMSProp decay is not stated for Atari (facts §6.3): the release's 0.99.
   config.rmsprop_decay = 0.99
-  # The number of actors is not stated for Atari (facts §6.3). These fit a
-  # 2-core machine: 2 worker processes of 16 games each; raise num_actors
-  # with the number of cores.
-  config.num_actors = 2
-  config.envs_per_actor = 16
-  config.max_inference_batch_size = 32
+  # The number of actors is not stated for Atari (facts §6.3). On a 2-core
+  # machine 4 worker processes of 24 games keep the learner busy (measured
+  # with benchmarks/throughput.py); raise num_actors with more cores.
+  config.num_actors = 4
+  config.envs_per_actor = 24
+  config.max_inference_batch_size = 96
+  config.inference_timeout_ms = 0.0  # Batch whatever is waiting, at once.
   config.queue_capacity = 64
   return config

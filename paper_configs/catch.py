@@ -11,7 +11,7 @@ from impala_tf import config as config_lib
 def get_config():
   config = config_lib.base_config()
   config.env = 'catch'
-  config.levels = ['catch']
+  config.levels = ('catch',)
   config.torso = 'mlp'  # A 10×5 frame is too small for the conv torsos.
   config.use_lstm = False
   config.num_action_repeats = 1

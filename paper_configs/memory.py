@@ -12,11 +12,11 @@ from impala_tf import config as config_lib
 def get_config():
   config = config_lib.base_config()
   config.env = 'memory'
-  config.levels = ['memory']
+  config.levels = ('memory',)
   config.torso = 'mlp'
   config.use_lstm = True
   config.num_action_repeats = 1
-  config.total_environment_frames = 200_000
+  config.total_environment_frames = 100_000
   config.unroll_length = 10  # Episodes cross unroll boundaries.
   config.batch_size = 16
   config.num_actors = 2

@@ -80,7 +80,10 @@ def test_dataset_batches_time_major():
     items.append(trajectory)
     trajectory_queue.put(trajectory)
   trajectory_queue.close()
-  batches = list(data.make_dataset(trajectory_queue, spec, batch_size=3))
+  batch_spec = data.trajectory_spec(tf.TensorSpec([2, 2], tf.uint8),
+                                    (tf.TensorSpec([4], tf.float32),), 3, 4,
+                                    batch_size=3)
+  batches = list(data.make_dataset(trajectory_queue, batch_spec))
   assert len(batches) == 2
   batch = batches[0]
   assert batch.env_outputs.observation.shape == (5, 3, 2, 2)

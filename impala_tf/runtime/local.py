@@ -207,8 +207,7 @@ def train(config: ml_collections.ConfigDict,
   dataset = data.make_dataset(
       trajectory_queue,
       trajectory_spec(observation_spec, agent.state_spec(), num_actions,
-                      config.unroll_length),
-      config.batch_size)
+                      config.unroll_length, config.batch_size))
   if strategy.num_replicas_in_sync > 1:
     dataset = strategy.experimental_distribute_dataset(dataset)
 

@@ -1,0 +1,189 @@
+"""Whole-system frames/s beside the rates of its three parts, in one run.
+
+For Atari Pong with the shallow expert config (paper_configs/
+atari_expert_shallow.py) on this machine, measures side by side:
+
+  system  whole-system training frames/s (`impala_tf.runtime.local.train`),
+          after a warm-up;
+  E       environment-only: every worker process, random actions, the full
+          preprocessing, stepped by the same kind of actor thread;
+  I       inference-only: the batched policy call at the batch size the
+          system run saw;
+  L       learner-only: train steps on synthetic batches of the same shape.
+
+The parts share the machine, so the ceiling for the system is
+1 / (1/E + 1/I + 1/L); the goal is system ≥ 0.85 × ceiling. Frames are agent
+steps × 4 (action repeats), as in the paper.
+
+  python benchmarks/throughput.py [--seconds 60] [--config.num_actors=2 ...]
+
+Prints one JSON object.
+"""
+
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+from ml_collections import config_flags
+import numpy as np
+import tensorflow as tf
+import tree
+
+from impala_tf import rundir
+from impala_tf.data import trajectory_spec
+from impala_tf.learner import Learner
+from impala_tf.runtime import local
+
+_CONFIG = config_flags.DEFINE_config_file(
+    'config', 'paper_configs/atari_expert_shallow.py:pong', 'Run config.')
+_SECONDS = flags.DEFINE_float('seconds', 60.0,
+                              'Measuring time of each part (after warm-up).')
+_WARMUP = flags.DEFINE_float('warmup', 20.0,
+                             'Seconds of the system run not counted.')
+
+
+def system_rate(config, seconds, warmup):
+  """Training frames/s over ``seconds`` after ``warmup``; also the mean
+  inference batch size it saw."""
+  config = config.copy_and_resolve_references()
+  config.log_interval_s = 5.0
+  with tempfile.TemporaryDirectory() as logdir:
+    stop = threading.Event()
+    timer = threading.Timer(warmup + seconds, stop.set)
+    timer.start()
+    local.train(config, logdir, stop=stop)
+    timer.cancel()
+    records = [r for r in rundir.read_metrics(logdir, 'train')
+               if r['wall_time'] >= warmup]
+  if len(records) < 2:
+    raise RuntimeError('the system run logged too little; raise --seconds')
+  first, last = records[0], records[-1]
+  fps = (last['frames'] - first['frames']) / (last['wall_time'] -
+                                              first['wall_time'])
+  batch = float(np.mean([r['inference_batch_size'] for r in records]))
+  idle = float(np.mean([r['learner_idle_fraction'] for r in records]))
+  return fps, batch, idle
+
+
+def environment_rate(config, seconds):
+  """Frames/s of all worker processes stepped with random actions."""
+  groups = local.make_environment_groups(config)
+  _, num_actions = local.environment_specs(config)
+  steps = [0] * len(groups)
+  stop = threading.Event()
+
+  def run(i, group):
+    group.start()
+    rng = np.random.default_rng(i)
+    while not stop.is_set():
+      group.step(rng.integers(0, num_actions, group.size))
+      steps[i] += group.size
+
+  threads = [threading.Thread(target=run, args=(i, g))
+             for i, g in enumerate(groups)]
+  for thread in threads:
+    thread.start()
+  time.sleep(3.0)  # Worker start-up.
+  start_steps, start = sum(steps), time.monotonic()
+  time.sleep(seconds)
+  rate = (sum(steps) - start_steps) / (time.monotonic() - start)
+  stop.set()
+  for thread in threads:
+    thread.join()
+  for group in groups:
+    group.close()
+  return rate * config.num_action_repeats
+
+
+def synthetic_batch(spec, rng):
+  def sample(s):
+    if s.dtype == tf.string:
+      return tf.constant(np.full(s.shape, b'pong'))
+    if s.dtype == tf.bool:
+      return tf.constant(rng.random(s.shape) < 0.01)
+    if s.dtype.is_integer:
+      return tf.constant(rng.integers(0, 6, s.shape), s.dtype)
+    return tf.constant(rng.normal(size=s.shape), s.dtype)
+  return tree.map_structure(sample, spec)
+
+
+def inference_rate(config, batch_size, seconds):
+  """Frames/s of the batched policy call at ``batch_size`` rows."""
+  observation_spec, num_actions = local.environment_specs(config)
+  agent = local.make_agent(config, num_actions)
+  policy = local.make_inference(agent, tf.Variable(0, dtype=tf.int64))
+  rng = np.random.default_rng(0)
+  step = synthetic_batch(trajectory_spec(
+      observation_spec, agent.state_spec(), num_actions, 0, batch_size), rng)
+  env_output = tree.map_structure(lambda t: t.numpy()[0], step.env_outputs)
+  action = step.agent_outputs.action.numpy()[0]
+  state = tree.map_structure(lambda t: t.numpy(), step.agent_state)
+  policy(action, env_output, state)  # Trace.
+  calls, start = 0, time.monotonic()
+  while time.monotonic() - start < seconds:
+    policy(action, env_output, state)
+    calls += 1
+  return calls * batch_size * config.num_action_repeats / (
+      time.monotonic() - start)
+
+
+def learner_rate(config, seconds):
+  """Frames/s of train steps on synthetic batches."""
+  observation_spec, num_actions = local.environment_specs(config)
+  agent = local.make_agent(config, num_actions)
+  spec = trajectory_spec(observation_spec, agent.state_spec(), num_actions,
+                         config.unroll_length, config.batch_size)
+  learner = Learner(agent, config, spec)
+  batch = synthetic_batch(spec, np.random.default_rng(0))
+  learner.train_step(batch)  # Trace.
+  updates, start = 0, time.monotonic()
+  while time.monotonic() - start < seconds:
+    learner.train_step(batch)['num_frames'].numpy()
+    updates += 1
+  frames_per_update = (config.unroll_length * config.batch_size *
+                       config.num_action_repeats)
+  return updates * frames_per_update / (time.monotonic() - start)
+
+
+def main(argv):
+  del argv
+  config = _CONFIG.value
+  seconds = _SECONDS.value
+  system, batch_size, idle = system_rate(config, seconds, _WARMUP.value)
+  environment = environment_rate(config, seconds)
+  inference = inference_rate(config, max(1, round(batch_size)), seconds)
+  learner = learner_rate(config, seconds)
+  ceiling = 1.0 / (1.0 / environment + 1.0 / inference + 1.0 / learner)
+  print(json.dumps(dict(
+      benchmark='throughput',
+      machine=f'{platform.machine()}, {os.cpu_count()} cores, no GPU'
+      if not tf.config.list_physical_devices('GPU') else platform.machine(),
+      levels=list(config.levels),
+      torso=config.torso,
+      num_actors=config.num_actors,
+      envs_per_actor=config.envs_per_actor,
+      unroll_length=config.unroll_length,
+      batch_size=config.batch_size,
+      dynamic_batching=config.dynamic_batching,
+      unit='frames/s (4 frames per agent step)',
+      system_fps=round(system),
+      environment_only_fps_E=round(environment),
+      inference_only_fps_I=round(inference),
+      inference_batch_size=round(batch_size, 1),
+      learner_only_fps_L=round(learner),
+      ceiling_fps=round(ceiling),
+      system_over_ceiling=round(system / ceiling, 3),
+      goal_met=system >= 0.85 * ceiling,
+      learner_idle_fraction=round(idle, 3),
+  ), indent=2))
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,267 @@
+"""The whole single-machine runtime, as a user runs it."""
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from impala_tf import evaluate
+from impala_tf import rundir
+from impala_tf.runtime import local
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_config(name, *args):
+  path = os.path.join(REPO, 'paper_configs', f'{name}.py')
+  spec = importlib.util.spec_from_file_location(name, path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(*args)
+
+
+def episode_returns(logdir):
+  return [r['episode_return'] for r in rundir.read_metrics(logdir, 'episode')]
+
+
+def train_records(logdir):
+  if not os.path.exists(os.path.join(logdir, rundir.METRICS_FILE)):
+    return []
+  return rundir.read_metrics(logdir, 'train')
+
+
+def worker_pids(parent_pid):
+  """Environment worker processes whose parent is ``parent_pid``."""
+  pids = []
+  for entry in os.listdir('/proc'):
+    if not entry.isdigit():
+      continue
+    try:
+      with open(f'/proc/{entry}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+      with open(f'/proc/{entry}/cmdline', 'rb') as f:
+        cmdline = f.read()
+    except OSError:
+      continue
+    if (int(fields[1]) == parent_pid and fields[0] != 'Z' and
+        b'impala_tf.runtime.env_worker' in cmdline):
+      pids.append(int(entry))
+  return pids
+
+
+@pytest.mark.slow
+def test_catch_learns_end_to_end_and_evaluates(tmp_path):
+  config = load_config('catch')
+  logdir = str(tmp_path)
+  start = time.monotonic()
+  stats = local.train(config, logdir)
+  print(f'Catch: {stats["num_frames"]} frames in '
+        f'{time.monotonic() - start:.0f} s')
+  returns = episode_returns(logdir)
+  assert stats['num_frames'] >= config.total_environment_frames
+  assert np.mean(returns[:200]) < 0.0  # A random policy loses.
+  assert np.mean(returns[-200:]) >= 0.9  # Near the optimum of +1.
+  records = rundir.read_metrics(logdir, 'train')
+  for key in ('fps', 'learner_idle_fraction', 'queue_fill', 'policy_lag',
+              'inference_batch_size', 'learning_rate', 'entropy',
+              'episode_return/catch', 'total_loss'):
+    assert key in records[-1], key
+  assert records[-1]['inference_batch_size'] > 1  # Calls were batched.
+  assert rundir.read_config(logdir).levels == ['catch']
+  assert any(name.startswith('events.') for name in os.listdir(logdir))
+  assert worker_pids(os.getpid()) == []  # No orphans.
+
+  results = evaluate.evaluate(logdir, episodes_per_level=50)
+  assert results['catch']['episodes'] == 50
+  assert results['catch']['mean_return'] >= 0.9
+  assert os.path.exists(os.path.join(logdir, rundir.EVALUATION_FILE))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('use_lstm', [True, False])
+def test_memory_task_needs_the_lstm(tmp_path, use_lstm):
+  config = load_config('memory')
+  config.use_lstm = use_lstm
+  local.train(config, str(tmp_path))
+  final = np.mean(episode_returns(str(tmp_path))[-300:])
+  if use_lstm:
+    assert final >= 0.9
+  else:  # Without memory, the best expected return is 0.
+    assert final <= 0.3
+
+
+@pytest.mark.slow
+def test_training_survives_a_killed_worker_and_a_failing_actor(tmp_path,
+                                                                monkeypatch):
+  config = load_config('catch')
+  config.total_environment_frames = int(1e8)
+  config.log_interval_s = 1.0
+  config.num_actors = 3
+  config.envs_per_actor = 4
+  calls = {'n': 0}
+  make_inference = local.make_inference
+
+  def failing_inference(agent, version):
+    policy = make_inference(agent, version)
+
+    def policy_that_fails_once(*args):
+      calls['n'] += 1
+      if calls['n'] == 300:
+        raise RuntimeError('injected failure inside the actor')
+      return policy(*args)
+    return policy_that_fails_once
+
+  monkeypatch.setattr(local, 'make_inference', failing_inference)
+  stop = threading.Event()
+  frames_at_kill = {}
+
+  def kill_a_worker_then_stop():
+    try:
+      deadline = time.monotonic() + 60
+      while time.monotonic() < deadline:
+        records = train_records(str(tmp_path))
+        if records and records[-1]['frames'] > 20_000 and calls['n'] > 300:
+          break
+        time.sleep(0.5)
+      frames_at_kill['frames'] = train_records(str(tmp_path))[-1]['frames']
+      os.kill(worker_pids(os.getpid())[0], signal.SIGKILL)
+      time.sleep(8)
+    finally:
+      stop.set()  # Whatever happens, the run ends.
+
+  saboteur = threading.Thread(target=kill_a_worker_then_stop)
+  saboteur.start()
+  stats = local.train(config, str(tmp_path), stop=stop)
+  saboteur.join()
+  last = rundir.read_metrics(str(tmp_path), 'train')[-1]
+  assert last['environment_restarts'] >= 1
+  assert last['actor_errors'] >= 1
+  # Training went on after both faults.
+  assert stats['num_frames'] > frames_at_kill['frames'] + 5_000
+  assert worker_pids(os.getpid()) == []
+
+
+@pytest.mark.slow
+def test_resume_continues_frames_schedule_and_state_exactly(tmp_path):
+  config = load_config('catch')
+  config.total_environment_frames = 400_000
+  config.log_interval_s = 0.5
+  logdir = str(tmp_path)
+  frames_per_update = config.unroll_length * config.batch_size
+
+  stop = threading.Event()
+  threading.Timer(12.0, stop.set).start()
+  first = local.train(config, logdir, stop=stop)
+  assert 0 < first['num_frames'] < config.total_environment_frames
+
+  # The checkpoint written at the stop holds exactly the final state.
+  latest = tf.train.latest_checkpoint(os.path.join(logdir, 'checkpoints'))
+  reader = tf.train.load_checkpoint(latest)
+  saved = {name: reader.get_tensor(name)
+           for name in reader.get_variable_to_shape_map()}
+  frames_key = 'num_frames/.ATTRIBUTES/VARIABLE_VALUE'
+  updates_key = 'num_updates/.ATTRIBUTES/VARIABLE_VALUE'
+  assert saved[frames_key] == first['num_frames']
+  assert saved[updates_key] == first['num_updates']
+
+  # A fresh learner restored from it has every variable (parameters and
+  # RMSProp slots) bit for bit.
+  observation_spec, num_actions = local.environment_specs(config)
+  agent = local.make_agent(config, num_actions)
+  from impala_tf.data import trajectory_spec  # pylint: disable=g-import-not-at-top
+  from impala_tf.learner import Learner  # pylint: disable=g-import-not-at-top
+  learner = Learner(agent, config, trajectory_spec(
+      observation_spec, agent.state_spec(), num_actions, config.unroll_length,
+      config.batch_size))
+  learner.checkpoint.restore(latest).assert_existing_objects_matched()
+  slots = learner.optimizer.mean_square
+  assert len(slots) == len(agent.trainable_variables) > 0
+  restored = 0
+  for name, value in saved.items():
+    if 'optimizer/mean_square' in name:
+      index = int(name.split('/')[2])
+      np.testing.assert_array_equal(slots[index].numpy(), value)
+      restored += 1
+  assert restored == len(slots)
+  assert not np.all(slots[0].numpy() == 1.0)  # Slots did move from 1.
+
+  stop = threading.Event()
+  threading.Timer(8.0, stop.set).start()
+  second = local.train(config, logdir, stop=stop)
+  records = rundir.read_metrics(logdir, 'train')
+  resumed = [r for r in records if r['num_updates'] > first['num_updates']]
+  assert resumed, 'the second run logged nothing'
+  record = resumed[0]
+  # Frames and updates continue from the stop ...
+  assert record['frames'] == record['num_updates'] * frames_per_update
+  assert second['num_frames'] > first['num_frames']
+  # ... and so does the learning-rate schedule (the rate of an update uses
+  # the frames before it).
+  expected_lr = config.learning_rate * (
+      1 - (record['frames'] - frames_per_update) /
+      config.total_environment_frames)
+  np.testing.assert_allclose(record['learning_rate'], expected_lr, rtol=1e-5)
+  # Wall time continues too, so curves of resumed runs line up.
+  assert record['wall_time'] > max(
+      r['wall_time'] for r in records
+      if r['num_updates'] <= first['num_updates'])
+
+
+def run_cli(*args, timeout=120):
+  return subprocess.run([sys.executable, '-m', *args], cwd=REPO,
+                        capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize('override,expected', [
+    ('--config.batch_size=-4', 'config.batch_size=-4'),
+    ('--config.reward_clipping=sometimes', "config.reward_clipping='sometimes'"),
+    ("--config.levels=('pong','pongg')", "'pongg'"),
+    ('--config.no_such_field=1', 'no_such_field'),
+])
+def test_cli_rejects_bad_configs_before_starting(tmp_path, override, expected):
+  logdir = tmp_path / 'run'
+  result = run_cli('impala_tf.train',
+                   '--config=paper_configs/atari_expert_shallow.py:pong',
+                   f'--logdir={logdir}', override)
+  assert result.returncode != 0
+  assert expected in result.stderr, result.stderr[-2000:]
+  assert not logdir.exists()  # Nothing was started or written.
+
+
+def test_cli_rejects_an_unknown_game():
+  result = run_cli('impala_tf.train',
+                   '--config=paper_configs/atari_expert_shallow.py:pongg',
+                   '--logdir=/nonexistent/never')
+  assert result.returncode != 0
+  assert "Unknown atari level 'pongg'" in result.stderr
+  assert 'space_invaders' in result.stderr  # The valid names are listed.
+
+
+@pytest.mark.slow
+def test_sigint_checkpoints_and_leaves_no_orphans(tmp_path):
+  process = subprocess.Popen(
+      [sys.executable, '-m', 'impala_tf.train',
+       '--config=paper_configs/catch.py', f'--logdir={tmp_path}',
+       '--config.log_interval_s=1'],
+      cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  deadline = time.monotonic() + 90
+  while time.monotonic() < deadline:
+    if train_records(str(tmp_path)):
+      break
+    time.sleep(0.5)
+  workers = worker_pids(process.pid)
+  assert len(workers) == 2
+  process.send_signal(signal.SIGINT)
+  output, _ = process.communicate(timeout=60)
+  assert process.returncode == 0, output[-3000:]
+  assert tf.train.latest_checkpoint(str(tmp_path / 'checkpoints'))
+  time.sleep(1.0)
+  for pid in workers:  # Gone, not orphaned.
+    assert not os.path.exists(f'/proc/{pid}'), pid
