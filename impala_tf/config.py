@@ -69,9 +69,9 @@ def base_config() -> ml_collections.ConfigDict:
       inference_timeout_ms=2.0,
       queue_capacity=64,  # Trajectories; a full queue blocks the actors.
       # Learner placement: 'default' (one device) or 'mirrored' (all local
-      # GPUs, or `devices`, e.g. ['/cpu:0', '/cpu:1']).
+      # GPUs, or `devices`, e.g. ('/cpu:0', '/cpu:1')).
       strategy='default',
-      devices=config_dict.placeholder(list),
+      devices=config_dict.placeholder(tuple),
       seed=0,
       checkpoint_interval_s=600.0,
       log_interval_s=10.0,

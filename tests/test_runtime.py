@@ -265,3 +265,21 @@ def test_sigint_checkpoints_and_leaves_no_orphans(tmp_path):
   time.sleep(1.0)
   for pid in workers:  # Gone, not orphaned.
     assert not os.path.exists(f'/proc/{pid}'), pid
+
+
+@pytest.mark.parametrize('overrides', [
+    dict(dynamic_batching=False),
+    dict(strategy='mirrored', devices=('/cpu:0', '/cpu:1')),
+])
+def test_short_runs_in_other_runtime_settings(tmp_path, overrides):
+  config = load_config('catch')
+  config.total_environment_frames = 6_000
+  config.log_interval_s = 0.5
+  config.update(overrides)
+  stats = local.train(config, str(tmp_path))
+  assert stats['num_frames'] >= 6_000
+  records = train_records(str(tmp_path))
+  assert records and records[-1]['total_loss'] == records[-1]['total_loss']
+  if not config.dynamic_batching:
+    assert records[-1]['inference_batch_size'] == 0.0  # No batcher.
+  assert worker_pids(os.getpid()) == []

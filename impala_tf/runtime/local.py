@@ -204,12 +204,16 @@ def train(config: ml_collections.ConfigDict,
                  int(learner.num_frames.numpy()))
 
   trajectory_queue = data.TrajectoryQueue(config.queue_capacity)
-  dataset = data.make_dataset(
+  # One stream of replica-sized batches per replica, all from the one queue:
+  # a time-major global batch cannot be split by a strategy's batch split.
+  make_replica_dataset = lambda unused_input_context: data.make_dataset(
       trajectory_queue,
       trajectory_spec(observation_spec, agent.state_spec(), num_actions,
-                      config.unroll_length, config.batch_size))
+                      config.unroll_length, replica_batch_size))
   if strategy.num_replicas_in_sync > 1:
-    dataset = strategy.experimental_distribute_dataset(dataset)
+    dataset = strategy.distribute_datasets_from_function(make_replica_dataset)
+  else:
+    dataset = make_replica_dataset(None)
 
   policy = make_inference(agent, learner.num_updates)
   batcher = None
