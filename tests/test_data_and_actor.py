@@ -107,23 +107,32 @@ def scripted_policy(prev_action, env_output, state):
   return output, (state[0] + 1,), np.full(n, 7, np.int64)
 
 
-def test_actor_unrolls_overlap_by_one_step_and_carry_state():
-  group = EnvironmentGroup([fake_envs.Counter] * 2, ['a', 'b'])
+def run_actor(policy, num_envs, unroll_length, num_trajectories):
+  """Runs an Actor over Counter environments until it has emitted
+  ``num_trajectories``; returns (actor, trajectories)."""
+  group = EnvironmentGroup([fake_envs.Counter] * num_envs,
+                           ['a', 'b', 'c'][:num_envs])
   trajectories = []
-  actor = Actor(group, scripted_policy, lambda n: (np.zeros((n, 1)),), 4,
-                unroll_length=5, on_trajectory=trajectories.append)
+  actor = Actor(group, policy, lambda n: (np.zeros((n, 1)),), 4,
+                unroll_length=unroll_length,
+                on_trajectory=trajectories.append)
   stop = threading.Event()
+  thread = threading.Thread(target=actor.run, args=(stop,))
   try:
-    actor._env_output = None  # pylint: disable=protected-access
-    thread = threading.Thread(target=actor.run, args=(stop,))
     thread.start()
     deadline = time.monotonic() + 30
-    while len(trajectories) < 4 and time.monotonic() < deadline:
+    while len(trajectories) < num_trajectories and time.monotonic() < deadline:
       time.sleep(0.01)
+  finally:
     stop.set()
     thread.join(timeout=10)
-  finally:
     group.close()
+  return actor, trajectories
+
+
+def test_actor_unrolls_overlap_by_one_step_and_carry_state():
+  _, trajectories = run_actor(scripted_policy, num_envs=2, unroll_length=5,
+                              num_trajectories=4)
   first, second = trajectories[0], trajectories[2]  # Environment 'a'.
   assert first.level_name == 'a' and trajectories[1].level_name == 'b'
   assert first.env_outputs.reward.shape == (6,)
@@ -154,21 +163,8 @@ def test_actor_survives_exceptions_in_its_policy():
       raise RuntimeError('inference failed')
     return scripted_policy(*args)
 
-  group = EnvironmentGroup([fake_envs.Counter], ['a'])
-  trajectories = []
-  actor = Actor(group, sometimes_failing_policy, lambda n: (np.zeros((n, 1)),),
-                4, unroll_length=3, on_trajectory=trajectories.append)
-  stop = threading.Event()
-  thread = threading.Thread(target=actor.run, args=(stop,))
-  try:
-    thread.start()
-    deadline = time.monotonic() + 30
-    while len(trajectories) < 5 and time.monotonic() < deadline:
-      time.sleep(0.01)
-    stop.set()
-    thread.join(timeout=10)
-  finally:
-    group.close()
+  actor, trajectories = run_actor(sometimes_failing_policy, num_envs=1,
+                                  unroll_length=3, num_trajectories=5)
   assert actor.num_errors == 3
   assert len(trajectories) >= 5
   # Each trajectory stays consistent in itself: the steps of a dropped unroll

@@ -22,6 +22,7 @@ import dataclasses
 import functools
 import logging
 from multiprocessing import connection as mp_connection
+import os
 import signal
 import socket
 import subprocess
@@ -34,6 +35,8 @@ import tree
 from impala_tf import envs
 from impala_tf.types import StepOutput, StepOutputInfo
 
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 # How long the parent waits for one step of a group before it treats the
 # child as hung (a step of 32 Atari games takes milliseconds).
 STEP_TIMEOUT_S = 60.0
@@ -145,12 +148,17 @@ class EnvironmentGroup:
 
   def _start_process(self) -> None:
     parent_socket, child_socket = socket.socketpair()
+    # The child must import this package wherever the parent found it.
+    environment = dict(os.environ)
+    environment['PYTHONPATH'] = os.pathsep.join(
+        p for p in (_PACKAGE_PARENT, environment.get('PYTHONPATH')) if p)
     with child_socket:
       self._process = subprocess.Popen(
           [sys.executable, '-m', 'impala_tf.runtime.env_worker',
            str(child_socket.fileno())],
           pass_fds=[child_socket.fileno()],
-          stdin=subprocess.DEVNULL)
+          stdin=subprocess.DEVNULL,
+          env=environment)
     self._connection = mp_connection.Connection(parent_socket.detach())
     seeds = [self._seed + self._generation * self.size + i
              for i in range(self.size)]

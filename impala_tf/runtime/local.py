@@ -178,18 +178,18 @@ def train(config: ml_collections.ConfigDict,
     The last training statistics, with ``num_frames`` and ``num_updates``.
   """
   config_lib.validate_config(config)
-  stop = stop or threading.Event()
-  tf.random.set_seed(config.seed)
-  observation_spec, num_actions = environment_specs(config)
-
-  run = rundir_lib.RunDirectory(logdir)
-  run.write_config(config)
   strategy = make_strategy(config)
-  agent = make_agent(config, num_actions)
   replica_batch_size = config.batch_size // strategy.num_replicas_in_sync
   if replica_batch_size * strategy.num_replicas_in_sync != config.batch_size:
     raise ValueError(f'config.batch_size={config.batch_size} must divide by '
                      f'the {strategy.num_replicas_in_sync} replicas')
+  observation_spec, num_actions = environment_specs(config)
+  stop = stop or threading.Event()
+  tf.random.set_seed(config.seed)
+
+  run = rundir_lib.RunDirectory(logdir)
+  run.write_config(config)
+  agent = make_agent(config, num_actions)
   learner = Learner(
       agent, config,
       trajectory_spec(observation_spec, agent.state_spec(), num_actions,
