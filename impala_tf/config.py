@@ -53,6 +53,8 @@ def base_config() -> ml_collections.ConfigDict:
       # environments round robin (facts §8.2: actor i gets level i mod L).
       env='catch',
       levels=('catch',),  # A tuple: overridable as --config.levels="('a','b')".
+      # Atari: all 18 actions (multi-task agent) or the minimal set (experts).
+      full_action_space=False,
       # Network (facts §5.2): 'shallow', 'deep' or 'mlp' (small tests only).
       torso='shallow',
       use_lstm=True,

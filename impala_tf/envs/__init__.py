@@ -15,8 +15,18 @@ import gymnasium as gym
 ENVIRONMENTS = ('catch', 'memory', 'atari')
 
 
-def make(env_name: str, level: str, training: bool = True) -> gym.Env:
-  """Creates ``level`` of ``env_name`` (e.g. 'atari', 'pong')."""
+def make(env_name: str, level: str, training: bool = True,
+         full_action_space: bool = False) -> gym.Env:
+  """Creates ``level`` of ``env_name`` (e.g. 'atari', 'pong').
+
+  Args:
+    env_name: one of `ENVIRONMENTS`.
+    level: one of ``levels(env_name)``.
+    training: training or evaluation protocol (on Atari, a lost life ends a
+      training episode only).
+    full_action_space: Atari only: all 18 actions instead of the game's
+      minimal set (the multi-task agent, App. G).
+  """
   check_level(env_name, level)
   if env_name == 'catch':
     from impala_tf.envs import catch  # pylint: disable=g-import-not-at-top
@@ -25,7 +35,8 @@ def make(env_name: str, level: str, training: bool = True) -> gym.Env:
     from impala_tf.envs import memory  # pylint: disable=g-import-not-at-top
     return memory.Memory()
   from impala_tf.envs import atari  # pylint: disable=g-import-not-at-top
-  return atari.make_atari(level, training=training)
+  return atari.make_atari(level, training=training,
+                          full_action_space=full_action_space)
 
 
 def check_level(env_name: str, level: str) -> None:

@@ -69,9 +69,11 @@ class _EpisodeStats:
   scored_steps: int = 0
 
 
-def make_env_fn(env_name: str, level: str, training: bool = True) -> Callable:
+def make_env_fn(env_name: str, level: str, training: bool = True,
+                full_action_space: bool = False) -> Callable:
   """A picklable factory for `envs.make`, to be called in the child."""
-  return functools.partial(envs.make, env_name, level, training)
+  return functools.partial(envs.make, env_name, level, training,
+                           full_action_space)
 
 
 class EnvironmentGroup:

@@ -49,7 +49,8 @@ def environment_specs(config: ml_collections.ConfigDict):
   """
   observation_spec, num_actions = None, set()
   for level in config.levels:
-    env = envs.make(config.env, level)
+    env = envs.make(config.env, level,
+                    full_action_space=config.full_action_space)
     num_actions.add(env.action_space.n)
     space = env.observation_space
     observation_spec = tf.TensorSpec(space.shape, tf.as_dtype(space.dtype))
@@ -57,7 +58,8 @@ def environment_specs(config: ml_collections.ConfigDict):
   if len(num_actions) > 1:
     raise ValueError(f'config.levels={list(config.levels)} have action sets '
                      f'of different sizes {sorted(num_actions)}; a multi-task '
-                     'agent needs one action set')
+                     'agent needs one action set (on Atari: '
+                     'config.full_action_space=True)')
   return observation_spec, num_actions.pop()
 
 
@@ -89,7 +91,8 @@ def make_environment_groups(config: ml_collections.ConfigDict,
                     (actor_index + 1) * config.envs_per_actor)
     levels = [level_of_environment(config, i) for i in indices]
     groups.append(EnvironmentGroup(
-        [make_env_fn(config.env, level, training) for level in levels],
+        [make_env_fn(config.env, level, training, config.full_action_space)
+         for level in levels],
         levels,
         seed=config.seed * 1_000_000 + actor_index * 10_000))
   return groups

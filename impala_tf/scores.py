@@ -1,0 +1,189 @@
+"""Reference scores, human-normalised scores and the paper's Atari numbers.
+
+Human-normalised score (HNS) of a game: 100 · (score − random) / (human −
+random), with the standard Atari-57 random and human references (facts §9;
+with them the paper's Table 4 medians reproduce exactly, facts §4.3). The
+paper's means do not reproduce with any known reference table (facts §4.3):
+compare medians first.
+"""
+
+from typing import Dict, Mapping, NamedTuple, Sequence
+
+import numpy as np
+
+# (game, random, human) — facts §9 [DQNZOO atari_data.py].
+ATARI_REFERENCE_SCORES = {
+    'alien': (227.8, 7127.7),
+    'amidar': (5.8, 1719.5),
+    'assault': (222.4, 742.0),
+    'asterix': (210.0, 8503.3),
+    'asteroids': (719.1, 47388.7),
+    'atlantis': (12850.0, 29028.1),
+    'bank_heist': (14.2, 753.1),
+    'battle_zone': (2360.0, 37187.5),
+    'beam_rider': (363.9, 16926.5),
+    'berzerk': (123.7, 2630.4),
+    'bowling': (23.1, 160.7),
+    'boxing': (0.1, 12.1),
+    'breakout': (1.7, 30.5),
+    'centipede': (2090.9, 12017.0),
+    'chopper_command': (811.0, 7387.8),
+    'crazy_climber': (10780.5, 35829.4),
+    'defender': (2874.5, 18688.9),
+    'demon_attack': (152.1, 1971.0),
+    'double_dunk': (-18.6, -16.4),
+    'enduro': (0.0, 860.5),
+    'fishing_derby': (-91.7, -38.7),
+    'freeway': (0.0, 29.6),
+    'frostbite': (65.2, 4334.7),
+    'gopher': (257.6, 2412.5),
+    'gravitar': (173.0, 3351.4),
+    'hero': (1027.0, 30826.4),
+    'ice_hockey': (-11.2, 0.9),
+    'jamesbond': (29.0, 302.8),
+    'kangaroo': (52.0, 3035.0),
+    'krull': (1598.0, 2665.5),
+    'kung_fu_master': (258.5, 22736.3),
+    'montezuma_revenge': (0.0, 4753.3),
+    'ms_pacman': (307.3, 6951.6),
+    'name_this_game': (2292.3, 8049.0),
+    'phoenix': (761.4, 7242.6),
+    'pitfall': (-229.4, 6463.7),
+    'pong': (-20.7, 14.6),
+    'private_eye': (24.9, 69571.3),
+    'qbert': (163.9, 13455.0),
+    'riverraid': (1338.5, 17118.0),
+    'road_runner': (11.5, 7845.0),
+    'robotank': (2.2, 11.9),
+    'seaquest': (68.4, 42054.7),
+    'skiing': (-17098.1, -4336.9),
+    'solaris': (1236.3, 12326.7),
+    'space_invaders': (148.0, 1668.7),
+    'star_gunner': (664.0, 10250.0),
+    'surround': (-10.0, 6.5),
+    'tennis': (-23.8, -8.3),
+    'time_pilot': (3568.0, 5229.2),
+    'tutankham': (11.4, 167.6),
+    'up_n_down': (533.4, 11693.2),
+    'venture': (0.0, 1187.5),
+    'video_pinball': (16256.9, 17667.9),
+    'wizard_of_wor': (563.5, 4756.5),
+    'yars_revenge': (3092.9, 54576.9),
+    'zaxxon': (32.5, 9173.3),
+}
+
+# Table C.1 (facts §4.4): IMPALA deep multi-task, shallow expert, deep expert.
+PAPER_TABLE_C1 = {
+    'alien': (2344.60, 1536.05, 15962.10),
+    'amidar': (136.82, 497.62, 1554.79),
+    'assault': (2116.32, 12086.86, 19148.47),
+    'asterix': (2609.00, 29692.50, 300732.00),
+    'asteroids': (2011.05, 3508.10, 108590.05),
+    'atlantis': (460430.50, 773355.50, 849967.50),
+    'bank_heist': (55.15, 1200.35, 1223.15),
+    'battle_zone': (7705.00, 13015.00, 20885.00),
+    'beam_rider': (698.36, 8219.92, 32463.47),
+    'berzerk': (647.80, 888.30, 1852.70),
+    'bowling': (31.06, 35.73, 59.92),
+    'boxing': (96.63, 96.30, 99.96),
+    'breakout': (35.67, 640.43, 787.34),
+    'centipede': (4916.84, 5528.13, 11049.75),
+    'chopper_command': (5036.00, 5012.00, 28255.00),
+    'crazy_climber': (115384.00, 136211.50, 136950.00),
+    'defender': (16667.50, 58718.25, 185203.00),
+    'demon_attack': (10095.20, 107264.73, 132826.98),
+    'double_dunk': (-1.92, -0.35, -0.33),
+    'enduro': (971.28, 0.00, 0.00),
+    'fishing_derby': (35.27, 32.08, 44.85),
+    'freeway': (21.41, 0.00, 0.00),
+    'frostbite': (2744.15, 269.65, 317.75),
+    'gopher': (913.50, 1002.40, 66782.30),
+    'gravitar': (282.50, 211.50, 359.50),
+    'hero': (18818.90, 33853.15, 33730.55),
+    'ice_hockey': (-13.55, -5.25, 3.48),
+    'jamesbond': (284.00, 440.00, 601.50),
+    'kangaroo': (8240.50, 47.00, 1632.00),
+    'krull': (10807.80, 9247.60, 8147.40),
+    'kung_fu_master': (41905.00, 42259.00, 43375.50),
+    'montezuma_revenge': (0.00, 0.00, 0.00),
+    'ms_pacman': (3415.05, 6501.71, 7342.32),
+    'name_this_game': (5719.30, 6049.55, 21537.20),
+    'phoenix': (7486.50, 33068.15, 210996.45),
+    'pitfall': (-1.22, -11.14, -1.66),
+    'pong': (8.58, 20.40, 20.98),
+    'private_eye': (0.00, 92.42, 98.50),
+    'qbert': (10717.38, 18901.25, 351200.12),
+    'riverraid': (2850.15, 17401.90, 29608.05),
+    'road_runner': (24435.50, 37505.00, 57121.00),
+    'robotank': (9.94, 2.30, 12.96),
+    'seaquest': (844.60, 1716.90, 1753.20),
+    'skiing': (-8988.00, -29975.00, -10180.38),
+    'solaris': (1160.40, 2368.40, 2365.00),
+    'space_invaders': (199.65, 1726.28, 43595.78),
+    'star_gunner': (1855.50, 69139.00, 200625.00),
+    'surround': (-8.51, -8.13, 7.56),
+    'tennis': (-8.12, -1.89, 0.55),
+    'time_pilot': (3747.50, 6617.50, 48481.50),
+    'tutankham': (105.22, 267.82, 292.11),
+    'up_n_down': (82155.30, 273058.10, 332546.75),
+    'venture': (1.00, 0.00, 0.00),
+    'video_pinball': (20125.14, 228642.52, 572898.27),
+    'wizard_of_wor': (2106.00, 4203.00, 9157.50),
+    'yars_revenge': (14739.41, 80530.13, 84231.14),
+    'zaxxon': (6497.00, 1148.50, 32935.50),
+}
+
+# The columns of PAPER_TABLE_C1, in order.
+PAPER_ATARI_COLUMNS = ('impala_deep_multitask', 'impala_shallow',
+                       'impala_deep')
+
+# Table 4 (facts §4.1): (median, mean) human-normalised, in %. None: not
+# available. The expert medians are the cells garbled in the paper's text,
+# recomputed from Table C.1 (facts §4.3).
+PAPER_TABLE_4 = {
+    'A3C, shallow, experts': (None, 285.9),
+    'A3C, deep, experts': (None, 503.6),
+    'Reactor, experts': (187.0, None),
+    'IMPALA, shallow, experts': (93.2, 466.4),
+    'IMPALA, deep, experts': (191.8, 957.6),
+    'IMPALA, deep, multi-task': (59.7, 176.9),
+}
+
+
+class Summary(NamedTuple):
+  """Median and mean HNS (%) over the games that have a score."""
+  median: float
+  mean: float
+  num_games: int
+  missing: Sequence[str]  # Games of the suite without a score, by name.
+
+
+def atari_hns(game: str, score: float) -> float:
+  """Human-normalised score of one Atari game, in %."""
+  if game not in ATARI_REFERENCE_SCORES:
+    raise ValueError(f'No reference scores for Atari game {game!r}')
+  random, human = ATARI_REFERENCE_SCORES[game]
+  return 100.0 * (score - random) / (human - random)
+
+
+def atari_summary(scores: Mapping[str, float]) -> Summary:
+  """Median and mean HNS over the Atari-57 games present in ``scores``.
+
+  Games of the suite that are missing are listed in ``missing``, never
+  silently dropped; an unknown game raises ValueError.
+  """
+  normalised = [atari_hns(game, score) for game, score in scores.items()]
+  missing = [g for g in ATARI_REFERENCE_SCORES if g not in scores]
+  if not normalised:
+    return Summary(float('nan'), float('nan'), 0, missing)
+  return Summary(float(np.median(normalised)), float(np.mean(normalised)),
+                 len(normalised), missing)
+
+
+def paper_atari_scores(column: str) -> Dict[str, float]:
+  """One IMPALA column of Table C.1, ``{game: score}``."""
+  if column not in PAPER_ATARI_COLUMNS:
+    raise ValueError(
+        f'Unknown column {column!r}; choose one of {PAPER_ATARI_COLUMNS}')
+  index = PAPER_ATARI_COLUMNS.index(column)
+  return {game: row[index] for game, row in PAPER_TABLE_C1.items()}

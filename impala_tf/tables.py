@@ -1,0 +1,103 @@
+"""Regenerate the paper's tables from run directories.
+
+  python -m impala_tf.tables atari57 --runs runs/pong runs/breakout ... \
+      [--output=tables/atari57]
+
+Reads each run's ``evaluation.json`` (written by `impala_tf.evaluate`) and
+writes ``<output>.md`` and ``<output>.csv``: per game our score and HNS beside
+the paper's Table C.1 columns, then median and mean HNS beside Table 4.
+Games without an evaluated run are listed by name, not dropped silently.
+"""
+
+import json
+import os
+from typing import Dict, Sequence, Tuple
+
+from absl import app
+from absl import flags
+import pandas as pd
+
+from impala_tf import rundir
+from impala_tf import scores
+from impala_tf.envs import atari
+
+_RUNS = flags.DEFINE_list('runs', [], 'Run directories with evaluation.json.')
+_OUTPUT = flags.DEFINE_string('output', None,
+                              'Path prefix for the .md and .csv files; '
+                              'default: print only.')
+
+TABLES = ('atari57',)
+
+
+def evaluated_scores(run_dirs: Sequence[str]) -> Dict[str, float]:
+  """``{level: mean evaluation return}`` over runs; a level twice is an error."""
+  results = {}
+  for run_dir in run_dirs:
+    path = os.path.join(run_dir, rundir.EVALUATION_FILE)
+    if not os.path.exists(path):
+      raise FileNotFoundError(
+          f'{path} is missing: run python -m impala_tf.evaluate '
+          f'--logdir={run_dir} first')
+    with open(path) as f:
+      levels = json.load(f)['levels']
+    for level, result in levels.items():
+      if level in results:
+        raise ValueError(f'level {level!r} is evaluated in more than one of '
+                         f'the runs given')
+      results[level] = result['mean_return']
+  return results
+
+
+def atari57_table(run_dirs: Sequence[str]) -> Tuple[pd.DataFrame, str]:
+  """The per-game table and a Markdown summary (Table 4 side by side)."""
+  ours = evaluated_scores(run_dirs)
+  unknown = sorted(set(ours) - set(atari.ATARI_57))
+  if unknown:
+    raise ValueError(f'not Atari-57 games: {unknown}')
+  paper = {column: scores.paper_atari_scores(column)
+           for column in scores.PAPER_ATARI_COLUMNS}
+  rows = []
+  for game in atari.ATARI_57:
+    score = ours.get(game)
+    rows.append({
+        'game': game,
+        'ours': score,
+        'ours_hns_%': None if score is None else scores.atari_hns(game, score),
+        **{f'paper_{column}': paper[column][game] for column in paper},
+    })
+  table = pd.DataFrame(rows)
+
+  summary = scores.atari_summary(ours)
+  lines = ['| agent | median HNS % | mean HNS % | games |', '|---|---|---|---|',
+           f'| ours | {summary.median:.1f} | {summary.mean:.1f} | '
+           f'{summary.num_games} |']
+  for name, (median, mean) in scores.PAPER_TABLE_4.items():
+    fmt = lambda x: '—' if x is None else f'{x:.1f}'
+    lines.append(f'| paper: {name} | {fmt(median)} | {fmt(mean)} | 57 |')
+  if summary.missing:
+    lines.append('')
+    lines.append(f'Missing ({len(summary.missing)} games, not in our median '
+                 f'or mean): {", ".join(summary.missing)}.')
+  lines.append('')
+  lines.append('Paper means come from a reference table we could not identify '
+               '(facts §4.3); compare medians.')
+  return table, '\n'.join(lines)
+
+
+def main(argv):
+  if len(argv) != 2 or argv[1] not in TABLES:
+    raise app.UsageError(f'Give one table: {", ".join(TABLES)}')
+  table, summary = atari57_table(_RUNS.value)
+  markdown = (table.to_markdown(index=False, floatfmt='.2f') + '\n\n' +
+              summary + '\n')
+  print(markdown)
+  if _OUTPUT.value:
+    os.makedirs(os.path.dirname(os.path.abspath(_OUTPUT.value)),
+                exist_ok=True)
+    with open(_OUTPUT.value + '.md', 'w') as f:
+      f.write(markdown)
+    table.to_csv(_OUTPUT.value + '.csv', index=False)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,52 @@
+"""Every paper config loads, validates and says what the paper says."""
+
+import glob
+import importlib.util
+import os
+
+import pytest
+
+from impala_tf import config as config_lib
+from impala_tf.envs import atari
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_FILES = sorted(glob.glob(os.path.join(REPO, 'paper_configs', '*.py')))
+
+
+def load(path, *args):
+  spec = importlib.util.spec_from_file_location('config', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(*args)
+
+
+@pytest.mark.parametrize('path', CONFIG_FILES, ids=os.path.basename)
+def test_config_validates(path):
+  config_lib.validate_config(load(path))
+
+
+@pytest.mark.parametrize('name,torso', [('atari_expert_shallow', 'shallow'),
+                                        ('atari_expert_deep', 'deep')])
+def test_atari_experts_follow_table_g1(name, torso):
+  config = load(os.path.join(REPO, 'paper_configs', f'{name}.py'), 'breakout')
+  assert config.levels == ('breakout',)
+  assert config.torso == torso and not config.use_lstm
+  assert (config.unroll_length, config.batch_size) == (20, 32)
+  assert (config.learning_rate, config.rmsprop_epsilon) == (0.0006, 0.01)
+  assert (config.entropy_cost, config.max_grad_norm) == (0.01, 40.0)
+  assert config.reward_clipping == 'abs_one'
+  assert config.total_environment_frames == 200_000_000
+  assert not config.full_action_space
+
+
+def test_multitask_agent_plays_all_57_with_the_full_action_set():
+  config = load(os.path.join(REPO, 'paper_configs',
+                             'atari_multitask_deep.py'))
+  assert config.levels == atari.ATARI_57
+  assert config.full_action_space
+  assert config.total_environment_frames == 57 * 200_000_000
+  # Every game gets the same number of environments.
+  assert (config.num_actors * config.envs_per_actor) % 57 == 0
+  assert config.pbt.population_size == 24
+  assert config.pbt.perturb_factor == 1.2
+  assert 'max_grad_norm' in config.pbt.evolved

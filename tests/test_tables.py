@@ -1,0 +1,65 @@
+"""The Atari-57 table from run directories."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from impala_tf import rundir
+from impala_tf import tables
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def fake_evaluated_run(path, levels):
+  """A run directory as impala_tf.evaluate leaves it."""
+  os.makedirs(path)
+  with open(os.path.join(path, rundir.EVALUATION_FILE), 'w') as f:
+    json.dump({'checkpoint': 'ckpt-1', 'levels': {
+        level: {'returns': [score], 'mean_return': score, 'episodes': 1}
+        for level, score in levels.items()}}, f)
+  return str(path)
+
+
+def test_atari57_table_puts_ours_beside_the_paper(tmp_path):
+  runs = [fake_evaluated_run(tmp_path / 'a', {'pong': 14.6}),
+          fake_evaluated_run(tmp_path / 'b', {'breakout': 30.5})]
+  table, summary = tables.atari57_table(runs)
+  assert len(table) == 57
+  pong = table.set_index('game').loc['pong']
+  assert pong['ours'] == 14.6
+  assert pong['ours_hns_%'] == pytest.approx(100.0)
+  assert pong['paper_impala_shallow'] == 20.40
+  assert pong['paper_impala_deep'] == 20.98
+  assert pd.isna(table.set_index('game').loc['zaxxon', 'ours'])
+  assert '| ours | 100.0 | 100.0 | 2 |' in summary
+  assert 'Missing (55 games' in summary and 'zaxxon' in summary
+  assert '| paper: IMPALA, shallow, experts | 93.2 | 466.4 | 57 |' in summary
+
+
+def test_a_game_evaluated_twice_or_unknown_is_an_error(tmp_path):
+  runs = [fake_evaluated_run(tmp_path / 'a', {'pong': 1.0}),
+          fake_evaluated_run(tmp_path / 'b', {'pong': 2.0})]
+  with pytest.raises(ValueError, match="'pong' is evaluated in more than one"):
+    tables.atari57_table(runs)
+  with pytest.raises(ValueError, match='catch'):
+    tables.atari57_table([fake_evaluated_run(tmp_path / 'c', {'catch': 1.0})])
+  with pytest.raises(FileNotFoundError, match='impala_tf.evaluate'):
+    tables.atari57_table([str(tmp_path)])
+
+
+def test_command_writes_markdown_and_csv(tmp_path):
+  run = fake_evaluated_run(tmp_path / 'run', {'pong': 0.0})
+  output = tmp_path / 'out' / 'atari57'
+  result = subprocess.run(
+      [sys.executable, '-m', 'impala_tf.tables', 'atari57', f'--runs={run}',
+       f'--output={output}'], cwd=REPO, capture_output=True, text=True,
+      timeout=120)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert '| pong ' in result.stdout
+  csv = pd.read_csv(str(output) + '.csv')
+  assert list(csv.columns[:3]) == ['game', 'ours', 'ours_hns_%']
+  assert (output.parent / 'atari57.md').read_text().startswith('| game')
