@@ -15,11 +15,6 @@ import pandas as pd
 
 from impala_tf import rundir
 
-_RUNS = flags.DEFINE_list('runs', [], 'Run directories to plot.')
-_OUTPUT = flags.DEFINE_string('output', 'learning_curves.png', 'PNG to write.')
-_WINDOW = flags.DEFINE_integer('window', 100,
-                               'Episodes in the rolling mean of returns.')
-
 
 def episodes(logdir: str) -> pd.DataFrame:
   """One row per finished episode: frames, wall_time, level, episode_return,
@@ -74,11 +69,16 @@ def plot_learning_curves(logdirs: Sequence[str], output: str,
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  if not _RUNS.value:
+  args = flags.FLAGS
+  if not args.runs:
     raise app.UsageError('Give --runs=dir1,dir2,...')
-  plot_learning_curves(_RUNS.value, _OUTPUT.value, _WINDOW.value)
-  print(f'wrote {_OUTPUT.value}')
+  plot_learning_curves(args.runs, args.output, args.window)
+  print(f'wrote {args.output}')
 
 
 if __name__ == '__main__':
+  # Flags live here, not at import: library modules must not claim names.
+  flags.DEFINE_list('runs', [], 'Run directories to plot.')
+  flags.DEFINE_string('output', 'learning_curves.png', 'PNG to write.')
+  flags.DEFINE_integer('window', 100, 'Episodes in the rolling mean.')
   app.run(main)

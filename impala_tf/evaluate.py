@@ -9,7 +9,10 @@ games, not episodes cut at a life loss). Writes ``evaluation.json`` into the
 run directory: per level, the returns of every episode and their mean.
 """
 
+import collections
+import functools
 import json
+import math
 import os
 import threading
 from typing import Dict, List, Optional
@@ -27,13 +30,6 @@ from impala_tf.actor import Actor
 from impala_tf.runtime import local
 from impala_tf.runtime.env_process import Episode
 
-_LOGDIR = flags.DEFINE_string('logdir', None, 'The run directory to evaluate.')
-_EPISODES = flags.DEFINE_integer('episodes_per_level', 200,
-                                 'Episodes to play on each level.')
-_NUM_ACTORS = flags.DEFINE_integer(
-    'num_actors', None, 'Environment groups to play in parallel; default: '
-    "the run's num_actors.")
-
 
 def evaluate(logdir: str,
              episodes_per_level: int,
@@ -47,8 +43,10 @@ def evaluate(logdir: str,
     config: the run's config; read from ``logdir`` if None.
 
   Returns:
-    ``{level: {'returns': [...], 'mean_return': float}}``, also written to
-    ``<logdir>/evaluation.json``.
+    ``{level: {'returns': [...], 'mean_return': float, 'episodes': int}}``,
+    also written to ``<logdir>/evaluation.json``. Each environment plays
+    the same number of episodes, so a level may get a few more than
+    ``episodes_per_level``.
   """
   if episodes_per_level < 1:
     raise ValueError(
@@ -66,23 +64,34 @@ def evaluate(logdir: str,
       latest).expect_partial()
   policy = local.make_inference(agent, version)
 
-  returns: Dict[str, List[float]] = {level: [] for level in config.levels}
+  # Every environment plays the same number of episodes. Taking the first N
+  # episodes to finish instead would favour short episodes (on Pong: the
+  # quick losses).
+  groups = local.make_environment_groups(config, training=False)
+  envs_per_level = collections.Counter(
+      level for group in groups for level in group.level_names)
+  quota = {level: math.ceil(episodes_per_level / count)
+           for level, count in envs_per_level.items()}
+  returns: Dict[str, List[float]] = {level: [] for level in envs_per_level}
+  played = collections.Counter()
   lock = threading.Lock()
   stop = threading.Event()
 
-  def on_episode(episode: Episode) -> None:
+  def on_episode(group_index: int, episode: Episode) -> None:
     with lock:
-      level_returns = returns[episode.level_name]
-      if len(level_returns) < episodes_per_level:
-        level_returns.append(episode.episode_return)
-      if all(len(r) >= episodes_per_level for r in returns.values()):
+      key = (group_index, episode.env_index)
+      if played[key] < quota[episode.level_name]:
+        played[key] += 1
+        returns[episode.level_name].append(episode.episode_return)
+      if all(len(returns[level]) >= quota[level] * count
+             for level, count in envs_per_level.items()):
         stop.set()
 
-  groups = local.make_environment_groups(config, training=False)
   actors = [
       Actor(group, policy, agent.initial_state, num_actions,
-            config.unroll_length, lambda trajectory: None, on_episode)
-      for group in groups
+            config.unroll_length, lambda trajectory: None,
+            functools.partial(on_episode, i))
+      for i, group in enumerate(groups)
   ]
   threads = [threading.Thread(target=actor.run, args=(stop,), daemon=True)
              for actor in actors]
@@ -111,15 +120,22 @@ def evaluate(logdir: str,
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  config = rundir_lib.read_config(_LOGDIR.value)
-  if _NUM_ACTORS.value is not None:
-    config.num_actors = _NUM_ACTORS.value
-  results = evaluate(_LOGDIR.value, _EPISODES.value, config)
+  args = flags.FLAGS
+  config = rundir_lib.read_config(args.logdir)
+  if args.num_actors is not None:
+    config.num_actors = args.num_actors
+  results = evaluate(args.logdir, args.episodes_per_level, config)
   for level, result in results.items():
     print(f'{level}: mean return {result["mean_return"]:.2f} over '
           f'{result["episodes"]} episodes')
 
 
 if __name__ == '__main__':
+  # Flags live here, not at import: library modules must not claim names.
+  flags.DEFINE_string('logdir', None, 'The run directory to evaluate.')
+  flags.DEFINE_integer('episodes_per_level', 200,
+                       'Episodes to play on each level (at least).')
+  flags.DEFINE_integer('num_actors', None, 'Environment groups to play in '
+                       "parallel; default: the run's num_actors.")
   flags.mark_flags_as_required(['logdir'])
   app.run(main)

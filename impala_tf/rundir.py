@@ -19,6 +19,8 @@ from typing import Any, Dict
 import ml_collections
 import tensorflow as tf
 
+from impala_tf import config as config_lib
+
 CONFIG_FILE = 'config.json'
 METRICS_FILE = 'metrics.jsonl'
 CHECKPOINT_DIR = 'checkpoints'
@@ -71,8 +73,12 @@ class RunDirectory:
 
 
 def read_config(logdir: str) -> ml_collections.ConfigDict:
+  """The run's config on top of today's defaults, so that a run written
+  before a field existed still loads (with that field's default)."""
+  config = config_lib.base_config()
   with open(os.path.join(logdir, CONFIG_FILE)) as f:
-    return ml_collections.ConfigDict(json.load(f))
+    config.update(json.load(f))
+  return config
 
 
 def read_metrics(logdir: str, kind: str = None):

@@ -21,11 +21,6 @@ from impala_tf import rundir
 from impala_tf import scores
 from impala_tf.envs import atari
 
-_RUNS = flags.DEFINE_list('runs', [], 'Run directories with evaluation.json.')
-_OUTPUT = flags.DEFINE_string('output', None,
-                              'Path prefix for the .md and .csv files; '
-                              'default: print only.')
-
 TABLES = ('atari57',)
 
 
@@ -87,17 +82,21 @@ def atari57_table(run_dirs: Sequence[str]) -> Tuple[pd.DataFrame, str]:
 def main(argv):
   if len(argv) != 2 or argv[1] not in TABLES:
     raise app.UsageError(f'Give one table: {", ".join(TABLES)}')
-  table, summary = atari57_table(_RUNS.value)
+  table, summary = atari57_table(flags.FLAGS.runs)
   markdown = (table.to_markdown(index=False, floatfmt='.2f') + '\n\n' +
               summary + '\n')
   print(markdown)
-  if _OUTPUT.value:
-    os.makedirs(os.path.dirname(os.path.abspath(_OUTPUT.value)),
-                exist_ok=True)
-    with open(_OUTPUT.value + '.md', 'w') as f:
+  output = flags.FLAGS.output
+  if output:
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with open(output + '.md', 'w') as f:
       f.write(markdown)
-    table.to_csv(_OUTPUT.value + '.csv', index=False)
+    table.to_csv(output + '.csv', index=False)
 
 
 if __name__ == '__main__':
+  # Flags live here, not at import: library modules must not claim names.
+  flags.DEFINE_list('runs', [], 'Run directories with evaluation.json.')
+  flags.DEFINE_string('output', None, 'Path prefix for the .md and .csv '
+                      'files; default: print only.')
   app.run(main)

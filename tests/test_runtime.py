@@ -74,12 +74,13 @@ def test_catch_learns_end_to_end_and_evaluates(tmp_path):
               'episode_return/catch', 'total_loss'):
     assert key in records[-1], key
   assert records[-1]['inference_batch_size'] > 1  # Calls were batched.
-  assert rundir.read_config(logdir).levels == ['catch']
+  assert rundir.read_config(logdir).levels == ('catch',)
   assert any(name.startswith('events.') for name in os.listdir(logdir))
   assert worker_pids(os.getpid()) == []  # No orphans.
 
   results = evaluate.evaluate(logdir, episodes_per_level=50)
-  assert results['catch']['episodes'] == 50
+  # 16 environments play 4 episodes each: at least 50, equally shared.
+  assert results['catch']['episodes'] == 64
   assert results['catch']['mean_return'] >= 0.9
   assert os.path.exists(os.path.join(logdir, rundir.EVALUATION_FILE))
 

@@ -47,6 +47,7 @@ class Episode(NamedTuple):
   level_name: str
   episode_return: float
   episode_length: int  # Agent steps.
+  env_index: int  # Which environment of its group played it.
 
 
 class GroupStep(NamedTuple):
@@ -257,7 +258,7 @@ class _ChildGroup:
         if info.get('game_over', True):
           episodes.append(Episode(self._level_names[i],
                                   float(stats.scored_return),
-                                  stats.scored_steps))
+                                  stats.scored_steps, i))
           stats.scored_return, stats.scored_steps = 0.0, 0
         observation = self._reset_env(i)
       self._observations[i] = observation
