@@ -82,14 +82,6 @@ class Learner:
         max_grad_norm=self.max_grad_norm)
     self._train_step = tf.function(self._cross_replica_step)
 
-  @property
-  def agent(self) -> snt.Module:
-    return self._agent
-
-  @property
-  def strategy(self) -> tf.distribute.Strategy:
-    return self._strategy
-
   def learning_rate(self) -> tf.Tensor:
     """The learning rate of the next update: linear from the initial to 0."""
     fraction_done = tf.minimum(
