@@ -1,10 +1,16 @@
-"""Reference scores, human-normalised scores and the paper's Atari numbers.
+"""Reference scores, human-normalised scores and the paper's numbers.
 
-Human-normalised score (HNS) of a game: 100 · (score − random) / (human −
-random), with the standard Atari-57 random and human references (facts §9;
-with them the paper's Table 4 medians reproduce exactly, facts §4.3). The
-paper's means do not reproduce with any known reference table (facts §4.3):
-compare medians first.
+Human-normalised score (HNS): 100 · (score − random) / (human − random).
+
+Atari-57: the standard random and human references (facts §9); with them the
+paper's Table 4 medians reproduce exactly (facts §4.3). The paper's means do
+not reproduce with any known reference table: compare medians first.
+
+DMLab-30: the original release's references (dmlab30.py) by default. The
+paper's Table B.1 prints slightly different ones, and its four lasertag rows
+have small and large swapped relative to the release (facts §3.3); we keep
+the release's values, which are what its code computed, and offer the
+paper's for recomputing the paper's own summary.
 """
 
 from typing import Dict, Mapping, NamedTuple, Sequence
@@ -187,3 +193,113 @@ def paper_atari_scores(column: str) -> Dict[str, float]:
         f'Unknown column {column!r}; choose one of {PAPER_ATARI_COLUMNS}')
   index = PAPER_ATARI_COLUMNS.index(column)
   return {game: row[index] for game, row in PAPER_TABLE_C1.items()}
+
+
+# Per test level (facts §3.3): the paper's Table B.1 (human, random, Experts,
+# IMPALA) and the original release's dmlab30.py references (human, random).
+DMLAB30_TABLE_B1 = {
+    'rooms_collect_good_objects_test': (10.0, 0.1, 9.0, 5.8, 10, 0.073),
+    'rooms_exploit_deferred_effects_test': (85.7, 8.5, 15.6, 11.0, 85.65, 8.501),
+    'rooms_select_nonmatching_object': (65.9, 0.3, 7.3, 26.1, 65.9, 0.312),
+    'rooms_watermaze': (54.0, 4.1, 26.9, 31.1, 54, 4.065),
+    'rooms_keys_doors_puzzle': (53.8, 4.1, 28.0, 24.3, 53.8, 4.135),
+    'language_select_described_object': (389.5, -0.1, 324.6, 593.1, 389.5, -0.07),
+    'language_select_located_object': (280.7, 1.9, 189.0, 301.7, 280.7, 1.929),
+    'language_execute_random_task': (254.1, -5.9, -49.9, 66.8, 254.05, -5.913),
+    'language_answer_quantitative_question': (184.5, -0.3, 219.4, 264.0, 184.5, -0.33),
+    'lasertag_one_opponent_large': (12.7, -0.2, -0.2, 0.3, 18.6, -0.083),
+    'lasertag_three_opponents_large': (18.6, -0.2, -0.1, 4.1, 31.5, -0.102),
+    'lasertag_one_opponent_small': (18.6, -0.1, -0.1, 2.5, 12.65, -0.224),
+    'lasertag_three_opponents_small': (31.5, -0.1, 19.1, 11.3, 18.55, -0.214),
+    'natlab_fixed_large_map': (36.9, 2.2, 34.7, 12.2, 36.9, 2.173),
+    'natlab_varying_map_regrowth': (24.4, 3.0, 20.7, 15.9, 24.45, 2.989),
+    'natlab_varying_map_randomized': (42.4, 7.3, 36.1, 29.0, 42.35, 7.346),
+    'skymaze_irreversible_path_hard': (100.0, 0.1, 13.6, 30.0, 100, 0.1),
+    'skymaze_irreversible_path_varied': (100.0, 14.4, 45.1, 53.6, 100, 14.4),
+    'psychlab_arbitrary_visuomotor_mapping': (58.8, 0.2, 16.4, 14.3, 58.75, 0.163),
+    'psychlab_continuous_recognition': (58.3, 0.2, 29.9, 29.9, 58.3, 0.224),
+    'psychlab_sequential_comparison': (39.5, 0.1, 0.0, 0.0, 39.5, 0.129),
+    'psychlab_visual_search': (78.5, 0.1, 0.0, 0.0, 78.5, 0.085),
+    'explore_object_locations_small': (74.5, 3.6, 57.8, 62.6, 74.45, 3.575),
+    'explore_object_locations_large': (65.7, 4.7, 37.0, 51.1, 65.65, 4.673),
+    'explore_obstructed_goals_small': (206.0, 6.8, 135.2, 188.8, 206, 6.76),
+    'explore_obstructed_goals_large': (119.5, 2.6, 39.5, 71.0, 119.5, 2.61),
+    'explore_goal_locations_small': (267.5, 7.7, 209.4, 252.5, 267.5, 7.66),
+    'explore_goal_locations_large': (194.5, 3.1, 83.1, 125.3, 194.5, 3.14),
+    'explore_object_rewards_few': (77.7, 2.1, 39.8, 43.2, 77.7, 2.073),
+    'explore_object_rewards_many': (106.7, 2.4, 58.7, 62.6, 106.7, 2.438),
+}
+
+DMLAB30_TEST_LEVELS = tuple(DMLAB30_TABLE_B1)
+# Two levels are trained on a _train variant and evaluated on its _test
+# variant (facts §3.2); the other 28 are the same level in both.
+DMLAB30_TRAIN_TO_TEST = {
+    'rooms_collect_good_objects_train': 'rooms_collect_good_objects_test',
+    'rooms_exploit_deferred_effects_train':
+        'rooms_exploit_deferred_effects_test',
+}
+DMLAB30_TRAIN_LEVELS = tuple(
+    {v: k for k, v in DMLAB30_TRAIN_TO_TEST.items()}.get(level, level)
+    for level in DMLAB30_TEST_LEVELS)
+DMLAB30_REFERENCES = ('release', 'paper')
+
+# Table 3 (facts §3.1): mean capped HNS on the test levels, in %.
+PAPER_TABLE_3 = {
+    'A3C, deep': 23.8,
+    'IMPALA, shallow': 37.1,
+    'IMPALA-Experts, deep': 44.5,
+    'IMPALA, deep': 46.5,
+    'IMPALA, deep, PBT': 49.4,
+    'IMPALA, deep, PBT, 8 learners': 49.1,
+}
+
+
+class DmlabSummary(NamedTuple):
+  """Mean HNS (%) over the DMLab-30 test levels that have a score."""
+  capped_mean: float  # Each level capped at 100 % first (the paper's score).
+  uncapped_mean: float
+  num_levels: int
+  missing: Sequence[str]  # Test levels without a score, by name.
+
+
+def dmlab30_hns(level: str, score: float, references: str = 'release') -> float:
+  """HNS of one DMLab-30 level (a _train name counts as its _test level)."""
+  level = DMLAB30_TRAIN_TO_TEST.get(level, level)
+  if level not in DMLAB30_TABLE_B1:
+    raise ValueError(f'{level!r} is not a DMLab-30 level')
+  if references not in DMLAB30_REFERENCES:
+    raise ValueError(f'Unknown references {references!r}; choose one of '
+                     f'{DMLAB30_REFERENCES}')
+  row = DMLAB30_TABLE_B1[level]
+  human, random = row[4:6] if references == 'release' else row[0:2]
+  return 100.0 * (score - random) / (human - random)
+
+
+def dmlab30_summary(level_scores: Mapping[str, float],
+                    references: str = 'release') -> DmlabSummary:
+  """Capped and uncapped mean HNS, as the original release computes them.
+
+  ``level_scores`` maps level names (train or test names) to mean returns.
+  Levels without a score are listed in ``missing``; the means are over the
+  levels present.
+  """
+  normalised = {}
+  for level, score in level_scores.items():
+    test_level = DMLAB30_TRAIN_TO_TEST.get(level, level)
+    if test_level in normalised:
+      raise ValueError(f'{test_level!r} has two scores (train and test name)')
+    normalised[test_level] = dmlab30_hns(level, score, references)
+  missing = [level for level in DMLAB30_TEST_LEVELS if level not in normalised]
+  if not normalised:
+    return DmlabSummary(float('nan'), float('nan'), 0, missing)
+  values = np.array(list(normalised.values()))
+  return DmlabSummary(float(np.mean(np.minimum(values, 100.0))),
+                      float(np.mean(values)), len(values), missing)
+
+
+def paper_dmlab30_scores(column: str) -> Dict[str, float]:
+  """Table B.1's 'experts' or 'impala' column, ``{test level: score}``."""
+  index = {'experts': 2, 'impala': 3}.get(column)
+  if index is None:
+    raise ValueError(f"Unknown column {column!r}; choose 'experts' or 'impala'")
+  return {level: row[index] for level, row in DMLAB30_TABLE_B1.items()}

@@ -47,3 +47,42 @@ def test_missing_games_are_reported_by_name():
 def test_reference_table_covers_the_suite():
   assert tuple(scores.ATARI_REFERENCE_SCORES) == atari.ATARI_57
   assert tuple(scores.PAPER_TABLE_C1) == atari.ATARI_57
+
+
+@pytest.mark.parametrize('column,capped', [('experts', 44.4), ('impala', 49.3)])
+def test_table_b1_recomputes_the_papers_capped_means(column, capped):
+  # Facts §3.3: with the paper's own references, 44.44 % and 49.34 %.
+  summary = scores.dmlab30_summary(scores.paper_dmlab30_scores(column),
+                                   references='paper')
+  assert summary.num_levels == 30 and summary.missing == []
+  assert round(summary.capped_mean, 1) == capped
+
+
+def test_release_references_give_the_documented_lasertag_difference():
+  # With the release's references and the paper's labels as printed the
+  # means are 45.74 % and 50.06 %, and uncapped 53.48 % (facts §3.3).
+  experts = scores.dmlab30_summary(scores.paper_dmlab30_scores('experts'))
+  impala = scores.dmlab30_summary(scores.paper_dmlab30_scores('impala'))
+  assert round(experts.capped_mean, 2) == 45.74
+  assert round(impala.capped_mean, 2) == 50.06
+  assert round(impala.uncapped_mean, 2) == 53.48
+
+
+def test_dmlab_train_levels_count_for_their_test_levels():
+  assert len(scores.DMLAB30_TRAIN_LEVELS) == 30
+  assert 'rooms_collect_good_objects_train' in scores.DMLAB30_TRAIN_LEVELS
+  assert (scores.dmlab30_hns('rooms_collect_good_objects_train', 10.0) ==
+          scores.dmlab30_hns('rooms_collect_good_objects_test', 10.0) ==
+          pytest.approx(100.0))
+
+
+def test_dmlab_missing_levels_are_reported_by_name():
+  summary = scores.dmlab30_summary({'rooms_watermaze': 54.0,
+                                    'explore_goal_locations_small': 1000.0})
+  assert summary.num_levels == 2
+  assert summary.capped_mean == pytest.approx(100.0)  # Both capped at 100.
+  assert summary.uncapped_mean > 100.0
+  assert len(summary.missing) == 28
+  assert 'psychlab_visual_search' in summary.missing
+  with pytest.raises(ValueError, match="'rooms_waterpark'"):
+    scores.dmlab30_summary({'rooms_waterpark': 1.0})
