@@ -12,7 +12,7 @@ from typing import Tuple
 
 import gymnasium as gym
 
-ENVIRONMENTS = ('catch', 'memory', 'atari')
+ENVIRONMENTS = ('catch', 'memory', 'atari', 'dmlab')
 
 
 def make(env_name: str, level: str, training: bool = True,
@@ -34,6 +34,9 @@ def make(env_name: str, level: str, training: bool = True,
   if env_name == 'memory':
     from impala_tf.envs import memory  # pylint: disable=g-import-not-at-top
     return memory.Memory()
+  if env_name == 'dmlab':
+    from impala_tf.envs import dmlab  # pylint: disable=g-import-not-at-top
+    return dmlab.DmLab(level, training=training)
   from impala_tf.envs import atari  # pylint: disable=g-import-not-at-top
   return atari.make_atari(level, training=training,
                           full_action_space=full_action_space)
@@ -51,6 +54,9 @@ def check_level(env_name: str, level: str) -> None:
 
 
 def levels(env_name: str) -> Tuple[str, ...]:
+  if env_name == 'dmlab':
+    from impala_tf.envs import dmlab  # pylint: disable=g-import-not-at-top
+    return dmlab.levels()
   if env_name == 'atari':
     from impala_tf.envs import atari  # pylint: disable=g-import-not-at-top
     return atari.ATARI_57

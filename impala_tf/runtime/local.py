@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Dict, List, Optional
 
+import gymnasium as gym
 import ml_collections
 import numpy as np
 import tensorflow as tf
@@ -52,8 +53,7 @@ def environment_specs(config: ml_collections.ConfigDict):
     env = envs.make(config.env, level,
                     full_action_space=config.full_action_space)
     num_actions.add(env.action_space.n)
-    space = env.observation_space
-    observation_spec = tf.TensorSpec(space.shape, tf.as_dtype(space.dtype))
+    observation_spec = _space_spec(env.observation_space)
     env.close()
   if len(num_actions) > 1:
     raise ValueError(f'config.levels={list(config.levels)} have action sets '
@@ -61,6 +61,15 @@ def environment_specs(config: ml_collections.ConfigDict):
                      'agent needs one action set (on Atari: '
                      'config.full_action_space=True)')
   return observation_spec, num_actions.pop()
+
+
+def _space_spec(space: gym.Space):
+  """`tf.TensorSpec` nest of one observation of a gymnasium space."""
+  if isinstance(space, gym.spaces.Tuple):
+    return tuple(_space_spec(s) for s in space.spaces)
+  if isinstance(space, gym.spaces.Text):
+    return tf.TensorSpec([], tf.string)
+  return tf.TensorSpec(space.shape, tf.as_dtype(space.dtype))
 
 
 def make_agent(config: ml_collections.ConfigDict,
