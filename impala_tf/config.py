@@ -81,6 +81,30 @@ def base_config() -> ml_collections.ConfigDict:
   return config
 
 
+def dmlab_config() -> ml_collections.ConfigDict:
+  """`base_config` with the fixed DeepMind Lab settings of Table D.3 and the
+  agent of Fig. 3 (LSTM, instruction encoder); paper_configs/dmlab*.py start
+  from this."""
+  config = base_config()
+  config.env = 'dmlab'
+  config.use_lstm = True
+  config.use_instruction = True
+  config.num_action_repeats = 4  # Table D.3 (96×72 frames: the adapter).
+  config.unroll_length = 100
+  config.discounting = 0.99
+  config.baseline_cost = 0.5
+  config.rmsprop_momentum = 0.0
+  config.rmsprop_decay = 0.99  # [SA]; not in the paper.
+  config.max_grad_norm = None  # [SA] clips no gradients on DMLab.
+  config.batch_size = 32  # Table 1 caption, [SA] README.
+  # [SA] README's DMLab-30 hyperparameters (one draw from Table D.1).
+  config.entropy_cost = 0.0033391318945337044
+  config.learning_rate = 0.00031866995608948655
+  config.rmsprop_epsilon = 0.1
+  config.reward_clipping = 'abs_one'  # Single tasks (Table D.3).
+  return config
+
+
 def validate_config(config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming the first bad field of a whole run config."""
   validate_learner_config(config)

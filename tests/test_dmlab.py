@@ -160,3 +160,7 @@ def test_deep_agent_with_instructions_trains_end_to_end(fake_lab, tmp_path):
   assert np.isfinite(stats['total_loss'])
   levels = {e['level'] for e in rundir.read_metrics(str(tmp_path), 'episode')}
   assert levels == {'language_select_described_object', 'rooms_watermaze'}
+  shares = {k: v for k, v in rundir.read_metrics(str(tmp_path),
+                                                 'train')[-1].items()
+            if k.startswith('frame_share/')}
+  assert len(shares) == 2 and sum(shares.values()) == pytest.approx(1.0)

@@ -50,3 +50,33 @@ def test_multitask_agent_plays_all_57_with_the_full_action_set():
   assert config.pbt.population_size == 24
   assert config.pbt.perturb_factor == 1.2
   assert 'max_grad_norm' in config.pbt.evolved
+
+
+@pytest.mark.parametrize('name,torso,actors', [('dmlab30_shallow', 'shallow', 210),
+                                               ('dmlab30_deep', 'deep', 150)])
+def test_dmlab30_agents_follow_table_d3(name, torso, actors):
+  from impala_tf import scores  # pylint: disable=g-import-not-at-top
+  config = load(os.path.join(REPO, 'paper_configs', f'{name}.py'))
+  assert config.levels == scores.DMLAB30_TRAIN_LEVELS
+  assert config.torso == torso and config.use_lstm and config.use_instruction
+  assert config.unroll_length == 100 and config.num_action_repeats == 4
+  assert config.reward_clipping == 'soft_asymmetric'
+  assert config.num_actors * config.envs_per_actor == actors  # §5.3.1.
+  assert config.max_grad_norm is None
+
+
+def test_dmlab_pbt_and_eight_learners():
+  path = os.path.join(REPO, 'paper_configs', 'dmlab30_deep_pbt.py')
+  single, eight = load(path), load(path, '8')
+  assert single.strategy == 'default' and eight.strategy == 'mirrored'
+  assert single.pbt.population_size == 24
+  assert 'max_grad_norm' not in single.pbt.evolved  # DMLab: three evolved.
+
+
+def test_single_task_levels_are_those_of_table_2():
+  path = os.path.join(REPO, 'paper_configs', 'dmlab_single_task.py')
+  config = load(path, 'seekavoid_arena_01')
+  assert config.reward_clipping == 'abs_one' and config.torso == 'shallow'
+  config_lib.validate_config(config)
+  with pytest.raises(ValueError, match='natlab_fixed_large_map'):
+    load(path, 'natlab_fixed_large_map')

@@ -50,13 +50,23 @@ INSTALL_HINT = (
     'run again. See REPRODUCE.md, DMLab section.')
 
 
+# Table 2's single tasks (facts §2): four are DMLab-30 levels, one is not.
+TABLE_2_LEVELS = ('rooms_watermaze', 'rooms_keys_doors_puzzle',
+                  'lasertag_three_opponents_small',
+                  'explore_goal_locations_small', 'seekavoid_arena_01')
+_STOCK_LEVELS = ('seekavoid_arena_01',)  # Shipped with DMLab, not in DMLab-30.
+
+
 def levels():
-  """Every level name this adapter accepts: DMLab-30, train and test names."""
+  """Every level name this adapter accepts: DMLab-30 (train and test names)
+  and the one Table 2 level outside it."""
   return tuple(dict.fromkeys(scores.DMLAB30_TRAIN_LEVELS +
-                             scores.DMLAB30_TEST_LEVELS))
+                             scores.DMLAB30_TEST_LEVELS + _STOCK_LEVELS))
 
 
 def level_path(level: str) -> str:
+  if level in _STOCK_LEVELS:
+    return level
   return 'contributed/dmlab30/' + level
 
 

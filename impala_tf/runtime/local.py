@@ -127,12 +127,33 @@ def make_inference(agent: networks.ImpalaAgent, version: tf.Variable):
 class _Progress:
   """Collects episode results from actor threads for the periodic log line."""
 
-  def __init__(self, run: rundir_lib.RunDirectory, learner: Learner):
+  def __init__(self, run: rundir_lib.RunDirectory, learner: Learner,
+               trajectory_queue: data.TrajectoryQueue, frames_per_step: int):
     self._run = run
     self._learner = learner
+    self._queue = trajectory_queue
+    self._frames_per_step = frames_per_step
     self._lock = threading.Lock()
     self._recent: Dict[str, List[float]] = collections.defaultdict(list)
+    self._frames_by_level = collections.Counter()
     self.num_episodes = 0
+
+  def on_trajectory(self, trajectory) -> None:
+    """Counts the frames each level produced, then queues the trajectory."""
+    steps = len(trajectory.policy_version) - 1
+    with self._lock:
+      self._frames_by_level[trajectory.level_name] += (
+          steps * self._frames_per_step)
+    self._queue.put(trajectory)
+
+  def frame_shares(self) -> Dict[str, float]:
+    """Each level's share of the frames the actors produced so far. Slow
+    levels (language, large maps) get fewer frames than the round robin
+    suggests, which matters when comparing per-level scores."""
+    with self._lock:
+      total = sum(self._frames_by_level.values())
+      return {level: frames / total
+              for level, frames in self._frames_by_level.items()}
 
   def on_episode(self, episode: Episode) -> None:
     self._run.log('episode', dict(
@@ -233,11 +254,12 @@ def train(config: ml_collections.ConfigDict,
     batcher = DynamicBatcher(policy, config.max_inference_batch_size,
                              config.inference_timeout_ms / 1000.0)
     policy = batcher
-  progress = _Progress(run, learner)
+  progress = _Progress(run, learner, trajectory_queue,
+                       config.num_action_repeats)
   groups = make_environment_groups(config)
   actors = [
       Actor(group, policy, agent.initial_state, num_actions,
-            config.unroll_length, trajectory_queue.put, progress.on_episode)
+            config.unroll_length, progress.on_trajectory, progress.on_episode)
       for group in groups
   ]
   actor_threads = [
@@ -307,6 +329,9 @@ def _learner_loop(config, learner, batches, stop, run, checkpoints, progress,
       returns = progress.take_recent_returns()
       record.update({f'episode_return/{level}': value
                      for level, value in returns.items()})
+      if len(config.levels) > 1:
+        record.update({f'frame_share/{level}': share
+                       for level, share in progress.frame_shares().items()})
       run.log('train', record)
       _print_progress(record, returns)
       last_log, last_log_frames = now, frames
