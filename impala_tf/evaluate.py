@@ -1,6 +1,6 @@
 """Evaluate a trained agent from its run directory.
 
-  python -m impala_tf.evaluate --logdir=runs/pong [--episodes_per_level=200]
+  python -m impala_tf.evaluate --logdir=runs/pong [--episodes_per_level=N]
 
 Restores the latest checkpoint and plays with the actor's own stepping: the
 recurrent state is carried, actions are sampled from the policy (as in the
@@ -29,6 +29,10 @@ from impala_tf import rundir as rundir_lib
 from impala_tf.actor import Actor
 from impala_tf.runtime import local
 from impala_tf.runtime.env_process import Episode
+
+
+# Evaluation episodes per level in the paper: §5.3.2 (Atari), §5.3.1 (DMLab).
+PAPER_EPISODES = {'atari': 200, 'dmlab': 500}
 
 
 def evaluate(logdir: str,
@@ -124,7 +128,8 @@ def main(argv):
   config = rundir_lib.read_config(args.logdir)
   if args.num_actors is not None:
     config.num_actors = args.num_actors
-  results = evaluate(args.logdir, args.episodes_per_level, config)
+  episodes = args.episodes_per_level or PAPER_EPISODES.get(config.env, 100)
+  results = evaluate(args.logdir, episodes, config)
   for level, result in results.items():
     print(f'{level}: mean return {result["mean_return"]:.2f} over '
           f'{result["episodes"]} episodes')
@@ -133,8 +138,10 @@ def main(argv):
 if __name__ == '__main__':
   # Flags live here, not at import: library modules must not claim names.
   flags.DEFINE_string('logdir', None, 'The run directory to evaluate.')
-  flags.DEFINE_integer('episodes_per_level', 200,
-                       'Episodes to play on each level (at least).')
+  flags.DEFINE_integer('episodes_per_level', None,
+                       'Episodes to play on each level (at least); default: '
+                       'the paper\'s, 200 on Atari (§5.3.2), 500 on DMLab '
+                       '(§3.1), 100 elsewhere.')
   flags.DEFINE_integer('num_actors', None, 'Environment groups to play in '
                        "parallel; default: the run's num_actors.")
   flags.mark_flags_as_required(['logdir'])

@@ -1,12 +1,15 @@
 """Regenerate the paper's tables from run directories.
 
-  python -m impala_tf.tables atari57 --runs runs/pong runs/breakout ... \
+  python -m impala_tf.tables atari57 --runs=runs/pong,runs/breakout,... \
       [--output=tables/atari57]
+  python -m impala_tf.tables dmlab30 --runs=runs/dmlab30_deep \
+      [--output=tables/dmlab30]
 
 Reads each run's ``evaluation.json`` (written by `impala_tf.evaluate`) and
-writes ``<output>.md`` and ``<output>.csv``: per game our score and HNS beside
-the paper's Table C.1 columns, then median and mean HNS beside Table 4.
-Games without an evaluated run are listed by name, not dropped silently.
+writes ``<output>.md`` and ``<output>.csv``: per game or level our score and
+human-normalised score beside the paper's (Table C.1, Table B.1), then the
+summary beside Table 4 or Table 3. Games or levels without an evaluated run
+are listed by name, not dropped silently.
 """
 
 import json
@@ -21,7 +24,7 @@ from impala_tf import rundir
 from impala_tf import scores
 from impala_tf.envs import atari
 
-TABLES = ('atari57',)
+TABLES = ('atari57', 'dmlab30')
 
 
 def evaluated_scores(run_dirs: Sequence[str]) -> Dict[str, float]:
@@ -79,10 +82,50 @@ def atari57_table(run_dirs: Sequence[str]) -> Tuple[pd.DataFrame, str]:
   return table, '\n'.join(lines)
 
 
+def dmlab30_table(run_dirs: Sequence[str]) -> Tuple[pd.DataFrame, str]:
+  """The per-level table (Table B.1) and a Markdown summary beside Table 3.
+
+  Our HNS uses the original release's references; the paper's columns are
+  shown as printed (facts §3.3 explains the lasertag difference).
+  """
+  ours = {scores.DMLAB30_TRAIN_TO_TEST.get(level, level): score
+          for level, score in evaluated_scores(run_dirs).items()}
+  unknown = sorted(set(ours) - set(scores.DMLAB30_TEST_LEVELS))
+  if unknown:
+    raise ValueError(f'not DMLab-30 levels: {unknown}')
+  experts = scores.paper_dmlab30_scores('experts')
+  impala = scores.paper_dmlab30_scores('impala')
+  rows = []
+  for level in scores.DMLAB30_TEST_LEVELS:
+    score = ours.get(level)
+    hns = None if score is None else scores.dmlab30_hns(level, score)
+    rows.append({
+        'level': level,
+        'ours': score,
+        'ours_capped_hns_%': None if hns is None else min(hns, 100.0),
+        'paper_experts': experts[level],
+        'paper_impala': impala[level],
+    })
+  table = pd.DataFrame(rows)
+
+  summary = scores.dmlab30_summary(ours)
+  lines = ['| agent | mean capped HNS % (test) | levels |', '|---|---|---|',
+           f'| ours | {summary.capped_mean:.1f} (uncapped '
+           f'{summary.uncapped_mean:.1f}) | {summary.num_levels} |']
+  for name, value in scores.PAPER_TABLE_3.items():
+    lines.append(f'| paper: {name} | {value:.1f} | 30 |')
+  if summary.missing:
+    lines.append('')
+    lines.append(f'Missing ({len(summary.missing)} levels, not in our mean): '
+                 f'{", ".join(summary.missing)}.')
+  return table, '\n'.join(lines)
+
+
 def main(argv):
   if len(argv) != 2 or argv[1] not in TABLES:
     raise app.UsageError(f'Give one table: {", ".join(TABLES)}')
-  table, summary = atari57_table(flags.FLAGS.runs)
+  make_table = atari57_table if argv[1] == 'atari57' else dmlab30_table
+  table, summary = make_table(flags.FLAGS.runs)
   markdown = (table.to_markdown(index=False, floatfmt='.2f') + '\n\n' +
               summary + '\n')
   print(markdown)

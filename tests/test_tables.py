@@ -63,3 +63,19 @@ def test_command_writes_markdown_and_csv(tmp_path):
   csv = pd.read_csv(str(output) + '.csv')
   assert list(csv.columns[:3]) == ['game', 'ours', 'ours_hns_%']
   assert (output.parent / 'atari57.md').read_text().startswith('| game')
+
+
+def test_dmlab30_table_beside_table_b1_and_table_3(tmp_path):
+  run = fake_evaluated_run(tmp_path / 'a', {
+      'rooms_collect_good_objects_train': 10.0,  # Counts for the _test level.
+      'rooms_watermaze': 1000.0,
+  })
+  table, summary = tables.dmlab30_table([run])
+  assert len(table) == 30
+  rows = table.set_index('level')
+  assert rows.loc['rooms_collect_good_objects_test', 'ours_capped_hns_%'] == (
+      pytest.approx(100.0))
+  assert rows.loc['rooms_watermaze', 'ours_capped_hns_%'] == 100.0  # Capped.
+  assert rows.loc['rooms_watermaze', 'paper_impala'] == 31.1
+  assert '| ours | 100.0' in summary and 'Missing (28 levels' in summary
+  assert '| paper: IMPALA, deep, PBT | 49.4 | 30 |' in summary
