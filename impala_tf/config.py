@@ -81,6 +81,29 @@ def base_config() -> ml_collections.ConfigDict:
   return config
 
 
+def atari_config() -> ml_collections.ConfigDict:
+  """`base_config` with the Atari settings of Table G.1, shared by the
+  experts and the multi-task agent (App. G); paper_configs/atari*.py start
+  from this."""
+  config = base_config()
+  config.env = 'atari'
+  config.use_lstm = False  # Feed-forward on Atari (§5.3.2).
+  config.num_action_repeats = 4
+  config.unroll_length = 20
+  config.batch_size = 32
+  config.discounting = 0.99
+  config.baseline_cost = 0.5
+  config.entropy_cost = 0.01
+  config.rmsprop_momentum = 0.0
+  config.rmsprop_epsilon = 0.01
+  config.learning_rate = 0.0006  # Annealed linearly to 0.
+  config.max_grad_norm = 40.0
+  config.reward_clipping = 'abs_one'
+  config.rmsprop_decay = 0.99  # Not stated for Atari (facts §6.3): [SA]'s.
+  config.inference_timeout_ms = 0.0  # Batch whatever is waiting, at once.
+  return config
+
+
 def dmlab_config() -> ml_collections.ConfigDict:
   """`base_config` with the fixed DeepMind Lab settings of Table D.3 and the
   agent of Fig. 3 (LSTM, instruction encoder); paper_configs/dmlab*.py start
@@ -103,6 +126,31 @@ def dmlab_config() -> ml_collections.ConfigDict:
   config.rmsprop_epsilon = 0.1
   config.reward_clipping = 'abs_one'  # Single tasks (Table D.3).
   return config
+
+
+def pbt_config(evolved) -> ml_collections.ConfigDict:
+  """Population-based training as the paper runs it (facts §6.4), recorded
+  in ``config.pbt`` for the scale-out runtime.
+
+  Args:
+    evolved: the config fields PBT perturbs (DMLab-30: learning rate,
+      entropy cost, RMSProp ε; Atari adds the gradient-clipping norm).
+  """
+  return ml_collections.ConfigDict(dict(
+      population_size=24,
+      burn_in_frames=int(20e6),
+      ready_after_episodes=5000,
+      fitness='mean_capped_hns',
+      exploit_threshold=0.05,  # Absolute: 5 % (capped) HNS better.
+      perturb_probability=0.33,
+      perturb_factor=1.2,  # Multiply by 1.2 or 1 / 1.2, unbiased.
+      evolved=tuple(evolved),
+      initial_ranges=ml_collections.ConfigDict(dict(  # Table D.1.
+          entropy_cost=(5e-5, 1e-2),  # Log-uniform.
+          learning_rate=(5e-6, 5e-3),  # Log-uniform.
+          rmsprop_epsilon=(1e-1, 1e-3, 1e-5, 1e-7),  # Categorical.
+      )),
+  ))
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:

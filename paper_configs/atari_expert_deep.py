@@ -7,15 +7,15 @@ the residual torso of Fig. 3, no LSTM (§5.3.2):
       --logdir=runs/pong_deep
 """
 
-import importlib.util
-import os
+from impala_tf import config as config_lib
 
 
 def get_config(game: str = 'pong'):
-  path = os.path.join(os.path.dirname(__file__), 'atari_expert_shallow.py')
-  spec = importlib.util.spec_from_file_location('atari_expert_shallow', path)
-  shallow = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(shallow)
-  config = shallow.get_config(game)
-  config.torso = 'deep'  # Facts §5.2; feed-forward on Atari (§4.2).
+  config = config_lib.atari_config()
+  config.levels = (game,)
+  config.torso = 'deep'  # Facts §5.2.
+  config.total_environment_frames = int(200e6)  # Experts: 200 M (§5.3.2).
+  config.num_actors = 4  # As the shallow expert; not stated (facts §6.3).
+  config.envs_per_actor = 24
+  config.max_inference_batch_size = 96
   return config

@@ -13,7 +13,7 @@ learner (256 in all) and say so.
 import importlib.util
 import os
 
-import ml_collections
+from impala_tf import config as config_lib
 
 
 def get_config(num_learners: str = '1'):
@@ -26,19 +26,7 @@ def get_config(num_learners: str = '1'):
   if num_learners > 1:
     config.strategy = 'mirrored'  # One replica per local GPU.
     config.batch_size = 32 * num_learners
-  config.pbt = ml_collections.ConfigDict(dict(
-      population_size=24,  # §5.3.1.
-      burn_in_frames=int(20e6),
-      ready_after_episodes=5000,
-      fitness='mean_capped_hns',
-      exploit_threshold=0.05,  # Absolute: 5 % capped HNS better.
-      perturb_probability=0.33,
-      perturb_factor=1.2,  # Multiply by 1.2 or 1 / 1.2.
-      evolved=('learning_rate', 'entropy_cost', 'rmsprop_epsilon'),
-      initial_ranges=ml_collections.ConfigDict(dict(  # Table D.1.
-          entropy_cost=(5e-5, 1e-2),  # Log-uniform.
-          learning_rate=(5e-6, 5e-3),  # Log-uniform.
-          rmsprop_epsilon=(1e-1, 1e-3, 1e-5, 1e-7),  # Categorical.
-      )),
-  ))
+  # Facts §6.4: DMLab-30 evolves these three.
+  config.pbt = config_lib.pbt_config(
+      evolved=('learning_rate', 'entropy_cost', 'rmsprop_epsilon'))
   return config
