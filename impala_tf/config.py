@@ -30,13 +30,15 @@ def learner_config() -> ml_collections.ConfigDict:
       rmsprop_decay=0.99,  # [SA]; not in the paper.
       rmsprop_momentum=0.0,  # Tables D.3, G.1.
       rmsprop_epsilon=0.1,  # [SA] default.
-      # Global-norm gradient clipping: 40 on Atari (Table G.1); none on DMLab.
+      # Global-norm gradient clipping: 40 on Atari (Table G.1); none on DMLab
+      # (None, or inf on the command line).
       max_grad_norm=config_dict.placeholder(float),
       discounting=0.99,  # Tables D.3, G.1.
       baseline_cost=0.5,  # Tables D.3, G.1.
       entropy_cost=0.00025,  # [SA] default.
       reward_clipping='abs_one',  # [SA] default; see losses.clip_rewards.
-      # V-trace truncation (facts §7): ρ̄ = c̄ = 1 in the paper. None: no clip.
+      # V-trace truncation (facts §7): ρ̄ = c̄ = 1 in the paper. None (or inf,
+      # as the command line writes it) means no clipping.
       # Typed references so that a threshold can be set to None and back.
       clip_rho_threshold=config_dict.FieldReference(1.0, field_type=float),
       clip_c_threshold=config_dict.FieldReference(1.0, field_type=float),
@@ -196,8 +198,11 @@ def validate_learner_config(config: ml_collections.ConfigDict) -> None:
   check('rmsprop_decay', lambda x: is_number(x) and 0 <= x < 1, 'in [0, 1)')
   check('rmsprop_momentum', lambda x: is_number(x) and 0 <= x < 1, 'in [0, 1)')
   check('rmsprop_epsilon', positive, 'positive')
-  check('max_grad_norm', lambda x: x is None or positive(x),
-        'positive, or None for no clipping')
+  # inf, like None, means no clipping: the command line cannot say None.
+  positive_or_off = lambda x: x is None or (isinstance(x, (int, float)) and
+                                            x > 0)
+  check('max_grad_norm', positive_or_off,
+        'positive, or None / inf for no clipping')
   check('discounting', lambda x: is_number(x) and 0 <= x <= 1, 'in [0, 1]')
   check('baseline_cost', lambda x: is_number(x) and x >= 0, 'non-negative')
   check('entropy_cost', lambda x: is_number(x) and x >= 0, 'non-negative')
@@ -205,6 +210,5 @@ def validate_learner_config(config: ml_collections.ConfigDict) -> None:
         f'one of {losses.REWARD_CLIPPING}')
   for field in ('clip_rho_threshold', 'clip_c_threshold',
                 'clip_pg_rho_threshold'):
-    check(field, lambda x: x is None or positive(x),
-          'positive, or None for no clipping')
+    check(field, positive_or_off, 'positive, or None / inf for no clipping')
   check('vtrace_lambda', lambda x: is_number(x) and 0 <= x <= 1, 'in [0, 1]')

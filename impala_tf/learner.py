@@ -11,6 +11,7 @@ gradients of its share of the batch, the gradients are summed across replicas
 batch), and the update is applied once in cross-replica context.
 """
 
+import math
 from typing import Dict, Optional
 
 import ml_collections
@@ -70,8 +71,8 @@ class Learner:
       self.entropy_cost = tf.Variable(config.entropy_cost, dtype=tf.float32,
                                       trainable=False, name='entropy_cost')
       self.max_grad_norm = tf.Variable(
-          config.max_grad_norm or 0.0, dtype=tf.float32, trainable=False,
-          name='max_grad_norm')
+          config.max_grad_norm if _clips(config.max_grad_norm) else 0.0,
+          dtype=tf.float32, trainable=False, name='max_grad_norm')
     self.checkpoint = tf.train.Checkpoint(
         agent=agent,
         optimizer=self.optimizer,
@@ -112,7 +113,7 @@ class Learner:
 
     learning_rate = self.learning_rate()
     gradient_norm = tf.linalg.global_norm(gradients)
-    if self._config.max_grad_norm is not None:
+    if _clips(self._config.max_grad_norm):
       gradients, _ = tf.clip_by_global_norm(
           gradients, self.max_grad_norm, use_norm=gradient_norm)
     self.optimizer.apply(gradients, learning_rate)
@@ -192,6 +193,11 @@ class Learner:
         num_steps=tf.size(rewards),
     )
     return gradients, sums
+
+
+def _clips(max_grad_norm: Optional[float]) -> bool:
+  """None and inf both mean: no gradient clipping."""
+  return max_grad_norm is not None and math.isfinite(max_grad_norm)
 
 
 def _zeros_like_spec(spec: tf.TensorSpec) -> tf.Tensor:

@@ -213,9 +213,26 @@ def test_bad_config_values_are_named_before_anything_is_built(field, value):
 def test_none_thresholds_are_valid():
   config = config_lib.learner_config()
   config.clip_rho_threshold = None
-  config.clip_c_threshold = None
+  config.clip_c_threshold = float('inf')  # The command line's None.
   config.max_grad_norm = 40.0
   config_lib.validate_learner_config(config)
+  config.clip_c_threshold = float('nan')
+  with pytest.raises(ValueError, match='config.clip_c_threshold=nan'):
+    config_lib.validate_learner_config(config)
+
+
+def test_infinite_gradient_norm_means_no_clipping():
+  updates = {}
+  for max_grad_norm in (None, float('inf')):
+    tf.random.set_seed(0)
+    agent, learner = chain_learner(unroll_length=5, batch_size=4,
+                                   max_grad_norm=max_grad_norm)
+    loop = OnPolicyLoop(agent, num_envs=4, unroll_length=5, learner=learner)
+    stats = learner.train_step(loop.unroll())
+    assert np.isfinite(stats['total_loss'])
+    updates[max_grad_norm] = [v.numpy() for v in agent.trainable_variables]
+  for with_none, with_inf in zip(updates[None], updates[float('inf')]):
+    np.testing.assert_allclose(with_inf, with_none, rtol=1e-6)
 
 
 def test_mirrored_strategy_over_two_devices_gives_the_same_update():

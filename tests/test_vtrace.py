@@ -87,6 +87,19 @@ def test_lengths_around_powers_of_two(num_steps):
   np.testing.assert_allclose(returns.pg_advantages.numpy(), want_pg, rtol=1e-10)
 
 
+def test_infinite_threshold_is_no_clipping():
+  inputs = random_inputs(num_steps=6, batch_size=2, dtype=np.float64)
+  unclipped = vtrace.from_importance_weights(
+      **inputs, clip_rho_threshold=None, clip_c_threshold=None,
+      clip_pg_rho_threshold=None)
+  infinite = vtrace.from_importance_weights(
+      **inputs, clip_rho_threshold=float('inf'),
+      clip_c_threshold=float('inf'), clip_pg_rho_threshold=float('inf'))
+  np.testing.assert_array_equal(unclipped.vs, infinite.vs)
+  np.testing.assert_array_equal(unclipped.pg_advantages,
+                                infinite.pg_advantages)
+
+
 def test_single_step_by_hand():
   # T = 1: v_0 = V_0 + ρ_0 (r_0 + γ_0 V_1 - V_0), A_0 = ρ^pg_0 (r_0 + γ_0 V_1 - V_0).
   returns = vtrace.from_importance_weights(
