@@ -15,7 +15,7 @@ def get_config():
   config.torso = 'mlp'  # A 10×5 frame is too small for the conv torsos.
   config.use_lstm = False
   config.num_action_repeats = 1
-  config.total_environment_frames = 200_000
+  config.total_environment_frames = 300_000
   config.unroll_length = 20
   config.batch_size = 16
   config.num_actors = 2
