@@ -13,13 +13,13 @@ unroll is dropped, and the actor carries on from where its environments are.
 
 import logging
 import threading
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 import tree
 
 from impala_tf.runtime.env_process import Episode, EnvironmentGroup
-from impala_tf.types import AgentOutput, StepOutput, Trajectory
+from impala_tf.types import AgentOutput, Trajectory
 
 # policy(prev_action [n], env_output (leaves [n, ...]), state (leaves [n, ...]))
 #   → (AgentOutput (leaves [n, ...]), new state, policy_version [n]); numpy.
@@ -56,8 +56,6 @@ class Actor:
     self._on_trajectory = on_trajectory
     self._on_episode = on_episode
     self.num_errors = 0
-    self.num_steps = 0
-    self._env_output: Optional[StepOutput] = None
 
   def run(self, stop: threading.Event) -> None:
     """Unrolls until ``stop`` is set; survives exceptions inside the loop."""
@@ -102,7 +100,6 @@ class Actor:
       agent_outputs.append(agent_output)
       env_outputs.append(step.env_output)
       versions.append(version)
-      self.num_steps += 1
 
     stack = lambda *xs: np.stack(xs)
     env_outputs = tree.map_structure(stack, *env_outputs)

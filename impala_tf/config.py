@@ -8,7 +8,10 @@ cites the paper; the files in paper_configs/ override them per experiment.
 once with a message naming the field and the value.
 """
 
+import importlib.util
 import math
+import os
+from typing import Optional
 
 import ml_collections
 from ml_collections import config_dict
@@ -17,6 +20,18 @@ from impala_tf import envs
 from impala_tf import losses
 
 STRATEGIES = ('default', 'mirrored')
+
+
+def load_config_file(path: str,
+                     argument: Optional[str] = None) -> ml_collections.ConfigDict:
+  """``get_config([argument])`` of a config file, as ``--config=path[:arg]``
+  would load it on the command line."""
+  name = os.path.splitext(os.path.basename(path))[0]
+  spec = importlib.util.spec_from_file_location(name, path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config() if argument is None else module.get_config(
+      argument)
 
 
 def learner_config() -> ml_collections.ConfigDict:

@@ -10,18 +10,14 @@ learner (256 in all) and say so.
   python -m impala_tf.train --config=paper_configs/dmlab30_deep_pbt.py ...
 """
 
-import importlib.util
 import os
 
 from impala_tf import config as config_lib
 
 
 def get_config(num_learners: str = '1'):
-  path = os.path.join(os.path.dirname(__file__), 'dmlab30_deep.py')
-  spec = importlib.util.spec_from_file_location('dmlab30_deep', path)
-  deep = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(deep)
-  config = deep.get_config()
+  config = config_lib.load_config_file(
+      os.path.join(os.path.dirname(__file__), 'dmlab30_deep.py'))
   num_learners = int(num_learners)
   if num_learners > 1:
     config.strategy = 'mirrored'  # One replica per local GPU.

@@ -1,7 +1,6 @@
 """Every paper config loads, validates and says what the paper says."""
 
 import glob
-import importlib.util
 import os
 
 import pytest
@@ -13,11 +12,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_FILES = sorted(glob.glob(os.path.join(REPO, 'paper_configs', '*.py')))
 
 
-def load(path, *args):
-  spec = importlib.util.spec_from_file_location('config', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(*args)
+load = config_lib.load_config_file
 
 
 @pytest.mark.parametrize('path', CONFIG_FILES, ids=os.path.basename)

@@ -1,6 +1,5 @@
 """The whole single-machine runtime, as a user runs it."""
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from impala_tf import config as config_lib
 from impala_tf import evaluate
 from impala_tf import rundir
 from impala_tf.runtime import local
@@ -20,11 +20,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load_config(name, *args):
-  path = os.path.join(REPO, 'paper_configs', f'{name}.py')
-  spec = importlib.util.spec_from_file_location(name, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(*args)
+  return config_lib.load_config_file(
+      os.path.join(REPO, 'paper_configs', f'{name}.py'), *args)
 
 
 def episode_returns(logdir):
