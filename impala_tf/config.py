@@ -72,6 +72,10 @@ def base_config() -> ml_collections.ConfigDict:
       levels=('catch',),  # A tuple: overridable as --config.levels="('a','b')".
       # Atari: all 18 actions (multi-task agent) or the minimal set (experts).
       full_action_space=False,
+      # DeepMind Lab: the psychlab datasets ('datasetPath') and a directory
+      # to cache compiled levels in; None leaves them unset.
+      dmlab_dataset_path=config_dict.placeholder(str),
+      dmlab_level_cache_dir=config_dict.placeholder(str),
       # Network (facts §5.2): 'shallow', 'deep' or 'mlp' (small tests only).
       torso='shallow',
       use_lstm=True,
@@ -168,6 +172,13 @@ def pbt_config(evolved) -> ml_collections.ConfigDict:
           rmsprop_epsilon=(1e-1, 1e-3, 1e-5, 1e-7),  # Categorical.
       )),
   ))
+
+
+def env_options(config: ml_collections.ConfigDict) -> dict:
+  """`envs.make`'s keyword arguments from a run config."""
+  return dict(full_action_space=config.full_action_space,
+              dataset_path=config.dmlab_dataset_path,
+              level_cache_dir=config.dmlab_level_cache_dir)
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:

@@ -97,6 +97,22 @@ def test_evaluation_uses_test_levels_and_test_mode(fake_lab, tmp_path):
   assert isinstance(lab.level_cache, dmlab.LevelCache)
 
 
+def test_config_fields_reach_the_lab(fake_lab, tmp_path):
+  """dmlab_dataset_path and dmlab_level_cache_dir go through the factory the
+  worker processes call."""
+  from impala_tf import config as config_lib  # pylint: disable=g-import-not-at-top
+  from impala_tf.runtime import env_process  # pylint: disable=g-import-not-at-top
+  config = config_lib.dmlab_config()
+  config.dmlab_dataset_path = '/data/psychlab'
+  config.dmlab_level_cache_dir = str(tmp_path / 'cache')
+  make = env_process.make_env_fn('dmlab', 'psychlab_sequential_comparison',
+                                 True, **config_lib.env_options(config))
+  make()
+  lab = fake_lab.Lab.instances[-1]
+  assert lab.config['datasetPath'] == '/data/psychlab'
+  assert lab.level_cache.directory == str(tmp_path / 'cache')
+
+
 def test_level_cache_round_trip(tmp_path):
   cache = dmlab.LevelCache(str(tmp_path / 'cache'))
   compiled = tmp_path / 'level.pk3'

@@ -8,7 +8,7 @@ whether the scored episode ended too.
 This package must not import TensorFlow: worker processes import it.
 """
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import gymnasium as gym
 
@@ -16,7 +16,9 @@ ENVIRONMENTS = ('catch', 'memory', 'atari', 'dmlab')
 
 
 def make(env_name: str, level: str, training: bool = True,
-         full_action_space: bool = False) -> gym.Env:
+         full_action_space: bool = False,
+         dataset_path: Optional[str] = None,
+         level_cache_dir: Optional[str] = None) -> gym.Env:
   """Creates ``level`` of ``env_name`` (e.g. 'atari', 'pong').
 
   Args:
@@ -26,6 +28,8 @@ def make(env_name: str, level: str, training: bool = True,
       training episode only).
     full_action_space: Atari only: all 18 actions instead of the game's
       minimal set (the multi-task agent, App. G).
+    dataset_path: DMLab only: where the psychlab datasets are.
+    level_cache_dir: DMLab only: a directory to cache compiled levels in.
   """
   check_level(env_name, level)
   if env_name == 'catch':
@@ -36,7 +40,8 @@ def make(env_name: str, level: str, training: bool = True,
     return memory.Memory()
   if env_name == 'dmlab':
     from impala_tf.envs import dmlab  # pylint: disable=g-import-not-at-top
-    return dmlab.DmLab(level, training=training)
+    return dmlab.DmLab(level, training=training, dataset_path=dataset_path,
+                       level_cache_dir=level_cache_dir)
   from impala_tf.envs import atari  # pylint: disable=g-import-not-at-top
   return atari.make_atari(level, training=training,
                           full_action_space=full_action_space)

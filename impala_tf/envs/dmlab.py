@@ -74,18 +74,18 @@ class LevelCache:
   """A directory cache of compiled levels (DeepMind Lab's level_cache API)."""
 
   def __init__(self, directory: str):
-    self._directory = directory
+    self.directory = directory
     os.makedirs(directory, exist_ok=True)
 
   def fetch(self, key: str, pk3_path: str) -> bool:
-    path = os.path.join(self._directory, key)
+    path = os.path.join(self.directory, key)
     if not os.path.isfile(path):
       return False
     shutil.copyfile(path, pk3_path)
     return True
 
   def write(self, key: str, pk3_path: str) -> None:
-    path = os.path.join(self._directory, key)
+    path = os.path.join(self.directory, key)
     if not os.path.isfile(path):
       shutil.copyfile(pk3_path, path)
 

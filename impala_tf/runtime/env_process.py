@@ -71,10 +71,10 @@ class _EpisodeStats:
 
 
 def make_env_fn(env_name: str, level: str, training: bool = True,
-                full_action_space: bool = False) -> Callable:
-  """A picklable factory for `envs.make`, to be called in the child."""
-  return functools.partial(envs.make, env_name, level, training,
-                           full_action_space)
+                **options) -> Callable:
+  """A picklable factory for `envs.make`, to be called in the child;
+  ``options`` are `envs.make`'s keyword arguments."""
+  return functools.partial(envs.make, env_name, level, training, **options)
 
 
 class EnvironmentGroup:

@@ -50,8 +50,7 @@ def environment_specs(config: ml_collections.ConfigDict):
   """
   observation_spec, num_actions = None, set()
   for level in config.levels:
-    env = envs.make(config.env, level,
-                    full_action_space=config.full_action_space)
+    env = envs.make(config.env, level, **config_lib.env_options(config))
     num_actions.add(env.action_space.n)
     observation_spec = _space_spec(env.observation_space)
     env.close()
@@ -100,8 +99,8 @@ def make_environment_groups(config: ml_collections.ConfigDict,
                     (actor_index + 1) * config.envs_per_actor)
     levels = [level_of_environment(config, i) for i in indices]
     groups.append(EnvironmentGroup(
-        [make_env_fn(config.env, level, training, config.full_action_space)
-         for level in levels],
+        [make_env_fn(config.env, level, training,
+                     **config_lib.env_options(config)) for level in levels],
         levels,
         seed=config.seed * 1_000_000 + actor_index * 10_000))
   return groups
