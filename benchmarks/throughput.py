@@ -3,7 +3,7 @@
 For Atari Pong with the shallow expert config (paper_configs/
 atari_expert_shallow.py) on this machine, measures side by side:
 
-  system  whole-system training frames/s (`impala_tf.runtime.local.train`),
+  system  whole-system training frames/s (`impala_tf.runtime.training.train`),
           after a warm-up;
   E       environment-only: every worker process, random actions, the full
           preprocessing, stepped by the same kind of actor thread;
@@ -45,7 +45,7 @@ import tree
 from impala_tf import rundir
 from impala_tf.data import trajectory_spec
 from impala_tf.learner import Learner
-from impala_tf.runtime import local
+from impala_tf.runtime import training
 
 _CONFIG = config_flags.DEFINE_config_file(
     'config', 'paper_configs/atari_expert_shallow.py:pong', 'Run config.')
@@ -68,7 +68,7 @@ def system_rate(config, seconds, warmup):
     stop = threading.Event()
     timer = threading.Timer(warmup + seconds, stop.set)
     timer.start()
-    local.train(config, logdir, stop=stop)
+    training.train(config, logdir, stop=stop)
     timer.cancel()
     records = [r for r in rundir.read_metrics(logdir, 'train')
                if r['wall_time'] >= warmup]
@@ -84,8 +84,8 @@ def system_rate(config, seconds, warmup):
 
 def environment_rate(config, seconds):
   """Frames/s of all worker processes stepped with random actions."""
-  groups = local.make_environment_groups(config)
-  _, num_actions = local.environment_specs(config)
+  groups = training.make_environment_groups(config)
+  _, num_actions = training.environment_specs(config)
   steps = [0] * len(groups)
   stop = threading.Event()
 
@@ -126,9 +126,9 @@ def synthetic_batch(spec, rng):
 
 def inference_rate(config, batch_size, seconds):
   """Frames/s of the batched policy call at ``batch_size`` rows."""
-  observation_spec, num_actions = local.environment_specs(config)
-  agent = local.make_agent(config, num_actions)
-  policy = local.make_inference(agent, tf.Variable(0, dtype=tf.int64))
+  observation_spec, num_actions = training.environment_specs(config)
+  agent = training.make_agent(config, num_actions)
+  policy = training.make_inference(agent, tf.Variable(0, dtype=tf.int64))
   rng = np.random.default_rng(0)
   step = synthetic_batch(trajectory_spec(
       observation_spec, agent.state_spec(), num_actions, 0, batch_size), rng)
@@ -146,8 +146,8 @@ def inference_rate(config, batch_size, seconds):
 
 def learner_rate(config, seconds):
   """Frames/s of train steps on synthetic batches."""
-  observation_spec, num_actions = local.environment_specs(config)
-  agent = local.make_agent(config, num_actions)
+  observation_spec, num_actions = training.environment_specs(config)
+  agent = training.make_agent(config, num_actions)
   spec = trajectory_spec(observation_spec, agent.state_spec(), num_actions,
                          config.unroll_length, config.batch_size)
   learner = Learner(agent, config, spec)

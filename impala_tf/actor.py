@@ -57,8 +57,8 @@ class Actor:
     self._on_episode = on_episode
     self.num_errors = 0
 
-  def run(self, stop: threading.Event) -> None:
-    """Unrolls until ``stop`` is set; survives exceptions inside the loop."""
+  def start(self) -> None:
+    """Starts the environments; the first unroll begins new episodes."""
     n = self._environments.size
     self._env_output = self._environments.start()
     self._agent_output = AgentOutput(
@@ -67,15 +67,24 @@ class Actor:
         baseline=np.zeros(n, np.float32))
     self._version = np.zeros(n, np.int64)
     self._state = tree.map_structure(np.asarray, self._initial_state(n))
+
+  def run(self, stop: threading.Event) -> None:
+    """Unrolls until ``stop`` is set; survives exceptions inside the loop."""
+    self.start()
     while not stop.is_set():
-      try:
-        self.unroll(stop)
-      except Exception:  # pylint: disable=broad-except
-        if stop.is_set():
-          return
-        self.num_errors += 1
-        logging.exception('actor error (%d so far); dropping this unroll and '
-                          'carrying on', self.num_errors)
+      self.try_unroll(stop)
+
+  def try_unroll(self, stop: threading.Event) -> None:
+    """`unroll`, but an exception is logged and counted and the partial
+    unroll dropped; the environments carry on from where they are."""
+    try:
+      self.unroll(stop)
+    except Exception:  # pylint: disable=broad-except
+      if stop.is_set():
+        return
+      self.num_errors += 1
+      logging.exception('actor error (%d so far); dropping this unroll and '
+                        'carrying on', self.num_errors)
 
   def unroll(self, stop: threading.Event) -> None:
     """T steps of every environment, then one trajectory per environment."""

@@ -19,7 +19,8 @@ from ml_collections import config_dict
 from impala_tf import envs
 from impala_tf import losses
 
-STRATEGIES = ('default', 'mirrored')
+STRATEGIES = ('default', 'mirrored', 'multi_worker_mirrored')
+RUNTIMES = ('local', 'ray')
 
 
 def load_config_file(path: str,
@@ -91,8 +92,16 @@ def base_config() -> ml_collections.ConfigDict:
       max_inference_batch_size=256,
       inference_timeout_ms=2.0,
       queue_capacity=64,  # Trajectories; a full queue blocks the actors.
-      # Learner placement: 'default' (one device) or 'mirrored' (all local
-      # GPUs, or `devices`, e.g. ('/cpu:0', '/cpu:1')).
+      # Where the actors run: 'local' (threads + worker processes on this
+      # machine) or 'ray' (Ray actors on the cluster at ray_address; None
+      # starts a Ray instance on this machine), each taking
+      # ray_cpus_per_actor CPUs.
+      runtime='local',
+      ray_address=config_dict.placeholder(str),
+      ray_cpus_per_actor=1.0,
+      # Learner placement: 'default' (one device), 'mirrored' (all local
+      # GPUs, or `devices`, e.g. ('/cpu:0', '/cpu:1')) or
+      # 'multi_worker_mirrored' (every host in TF_CONFIG, see REPRODUCE.md).
       strategy='default',
       devices=config_dict.placeholder(tuple),
       seed=0,
@@ -200,6 +209,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     check(field, positive_int, 'a positive integer')
   check('inference_timeout_ms', lambda x: x >= 0, 'non-negative')
   check('strategy', lambda x: x in STRATEGIES, f'one of {STRATEGIES}')
+  check('runtime', lambda x: x in RUNTIMES, f'one of {RUNTIMES}')
+  check('ray_cpus_per_actor', lambda x: x >= 0, 'non-negative')
   check('checkpoint_interval_s', lambda x: x > 0, 'positive')
   check('log_interval_s', lambda x: x > 0, 'positive')
 

@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from impala_tf import rundir as rundir_lib
 from impala_tf.actor import Actor
-from impala_tf.runtime import local
+from impala_tf.runtime import training
 from impala_tf.runtime.env_process import Episode
 
 
@@ -61,17 +61,17 @@ def evaluate(logdir: str,
   if latest is None:
     raise FileNotFoundError(f'no checkpoint in {checkpoint_dir}')
 
-  _, num_actions = local.environment_specs(config)
-  agent = local.make_agent(config, num_actions)
+  _, num_actions = training.environment_specs(config)
+  agent = training.make_agent(config, num_actions)
   version = tf.Variable(0, dtype=tf.int64)
   tf.train.Checkpoint(agent=agent, num_updates=version).read(
       latest).expect_partial()
-  policy = local.make_inference(agent, version)
+  policy = training.make_inference(agent, version)
 
   # Every environment plays the same number of episodes. Taking the first N
   # episodes to finish instead would favour short episodes (on Pong: the
   # quick losses).
-  groups = local.make_environment_groups(config, training=False)
+  groups = training.make_environment_groups(config, training=False)
   envs_per_level = collections.Counter(
       level for group in groups for level in group.level_names)
   quota = {level: math.ceil(episodes_per_level / count)

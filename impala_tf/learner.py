@@ -50,9 +50,7 @@ class Learner:
     self._agent = agent
     self._strategy = strategy or tf.distribute.get_strategy()
     with self._strategy.scope():
-      example = tree.map_structure(_zeros_like_spec, batch_spec)
-      agent.unroll(example.agent_outputs.action, example.env_outputs,
-                   example.agent_state)
+      build_variables(agent, batch_spec)
       self._variables = agent.trainable_variables
       self.optimizer = RMSProp(
           self._variables,
@@ -200,5 +198,10 @@ def _clips(max_grad_norm: Optional[float]) -> bool:
   return max_grad_norm is not None and math.isfinite(max_grad_norm)
 
 
-def _zeros_like_spec(spec: tf.TensorSpec) -> tf.Tensor:
-  return tf.zeros(spec.shape, spec.dtype)
+def build_variables(agent: snt.Module, batch_spec: Trajectory) -> None:
+  """Creates the agent's variables by unrolling it once on zeros shaped like
+  ``batch_spec`` (see `Learner`)."""
+  example = tree.map_structure(lambda s: tf.zeros(s.shape, s.dtype),
+                               batch_spec)
+  agent.unroll(example.agent_outputs.action, example.env_outputs,
+               example.agent_state)

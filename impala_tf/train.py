@@ -17,7 +17,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from impala_tf import config as config_lib
-from impala_tf.runtime import local
+from impala_tf.runtime import training
 
 _CONFIG = config_flags.DEFINE_config_file(
     'config', None, 'A config file from paper_configs/ (file.py[:argument]).',
@@ -31,7 +31,7 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   config = _CONFIG.value
   config_lib.validate_config(config)  # Before anything starts.
-  stats = local.train(config, _LOGDIR.value)
+  stats = training.train(config, _LOGDIR.value)
   logging.info('stopped at %s frames, %s updates',
                stats.get('num_frames'), stats.get('num_updates'))
 

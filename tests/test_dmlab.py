@@ -163,7 +163,7 @@ def test_deep_agent_with_instructions_trains_end_to_end(fake_lab, tmp_path):
   """Worker processes, actors, the deep net with the instruction encoder and
   learner updates, all against the fake."""
   from impala_tf import config as config_lib  # pylint: disable=g-import-not-at-top
-  from impala_tf.runtime import local  # pylint: disable=g-import-not-at-top
+  from impala_tf.runtime import training  # pylint: disable=g-import-not-at-top
   config = config_lib.base_config()
   config.update(dict(
       env='dmlab', levels=('language_select_described_object',
@@ -171,7 +171,7 @@ def test_deep_agent_with_instructions_trains_end_to_end(fake_lab, tmp_path):
       torso='deep', use_lstm=True, use_instruction=True,
       num_actors=2, envs_per_actor=2, unroll_length=10, batch_size=4,
       total_environment_frames=4 * 10 * 4 * 6, log_interval_s=0.1))
-  stats = local.train(config, str(tmp_path))
+  stats = training.train(config, str(tmp_path))
   assert stats['num_updates'] == 6
   assert np.isfinite(stats['total_loss'])
   levels = {e['level'] for e in rundir.read_metrics(str(tmp_path), 'episode')}

@@ -14,7 +14,7 @@ import tensorflow as tf
 from impala_tf import config as config_lib
 from impala_tf import evaluate
 from impala_tf import rundir
-from impala_tf.runtime import local
+from impala_tf.runtime import training
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -58,7 +58,7 @@ def test_catch_learns_end_to_end_and_evaluates(tmp_path):
   config = load_config('catch')
   logdir = str(tmp_path)
   start = time.monotonic()
-  stats = local.train(config, logdir)
+  stats = training.train(config, logdir)
   print(f'Catch: {stats["num_frames"]} frames in '
         f'{time.monotonic() - start:.0f} s')
   returns = episode_returns(logdir)
@@ -87,7 +87,7 @@ def test_catch_learns_end_to_end_and_evaluates(tmp_path):
 def test_memory_task_needs_the_lstm(tmp_path, use_lstm):
   config = load_config('memory')
   config.use_lstm = use_lstm
-  local.train(config, str(tmp_path))
+  training.train(config, str(tmp_path))
   final = np.mean(episode_returns(str(tmp_path))[-300:])
   if use_lstm:
     assert final >= 0.9
@@ -104,7 +104,7 @@ def test_training_survives_a_killed_worker_and_a_failing_actor(tmp_path,
   config.num_actors = 3
   config.envs_per_actor = 4
   calls = {'n': 0}
-  make_inference = local.make_inference
+  make_inference = training.make_inference
 
   def failing_inference(agent, version):
     policy = make_inference(agent, version)
@@ -116,7 +116,7 @@ def test_training_survives_a_killed_worker_and_a_failing_actor(tmp_path,
       return policy(*args)
     return policy_that_fails_once
 
-  monkeypatch.setattr(local, 'make_inference', failing_inference)
+  monkeypatch.setattr(training, 'make_inference', failing_inference)
   stop = threading.Event()
   frames_at_kill = {}
 
@@ -136,7 +136,7 @@ def test_training_survives_a_killed_worker_and_a_failing_actor(tmp_path,
 
   saboteur = threading.Thread(target=kill_a_worker_then_stop)
   saboteur.start()
-  stats = local.train(config, str(tmp_path), stop=stop)
+  stats = training.train(config, str(tmp_path), stop=stop)
   saboteur.join()
   last = rundir.read_metrics(str(tmp_path), 'train')[-1]
   assert last['environment_restarts'] >= 1
@@ -156,7 +156,7 @@ def test_resume_continues_frames_schedule_and_state_exactly(tmp_path):
 
   stop = threading.Event()
   threading.Timer(12.0, stop.set).start()
-  first = local.train(config, logdir, stop=stop)
+  first = training.train(config, logdir, stop=stop)
   assert 0 < first['num_frames'] < config.total_environment_frames
 
   # The checkpoint written at the stop holds exactly the final state.
@@ -171,8 +171,8 @@ def test_resume_continues_frames_schedule_and_state_exactly(tmp_path):
 
   # A fresh learner restored from it has every variable (parameters and
   # RMSProp slots) bit for bit.
-  observation_spec, num_actions = local.environment_specs(config)
-  agent = local.make_agent(config, num_actions)
+  observation_spec, num_actions = training.environment_specs(config)
+  agent = training.make_agent(config, num_actions)
   from impala_tf.data import trajectory_spec  # pylint: disable=g-import-not-at-top
   from impala_tf.learner import Learner  # pylint: disable=g-import-not-at-top
   learner = Learner(agent, config, trajectory_spec(
@@ -192,7 +192,7 @@ def test_resume_continues_frames_schedule_and_state_exactly(tmp_path):
 
   stop = threading.Event()
   threading.Timer(8.0, stop.set).start()
-  second = local.train(config, logdir, stop=stop)
+  second = training.train(config, logdir, stop=stop)
   records = rundir.read_metrics(logdir, 'train')
   resumed = [r for r in records if r['num_updates'] > first['num_updates']]
   assert resumed, 'the second run logged nothing'
@@ -274,7 +274,7 @@ def test_short_runs_in_other_runtime_settings(tmp_path, overrides):
   config.total_environment_frames = 6_000
   config.log_interval_s = 0.5
   config.update(overrides)
-  stats = local.train(config, str(tmp_path))
+  stats = training.train(config, str(tmp_path))
   assert stats['num_frames'] >= 6_000
   records = train_records(str(tmp_path))
   assert records and records[-1]['total_loss'] == records[-1]['total_loss']

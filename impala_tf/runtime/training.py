@@ -1,13 +1,18 @@
-"""The single-machine runtime: worker processes, actor threads, one learner.
+"""The learner process: the learner loop fed by a fleet of actors.
+
+With ``config.runtime='local'`` (`LocalActors`) the actors are threads of this
+process, each stepping a group of environments in a worker process:
 
     EnvironmentGroup (process) ⇄ Actor (thread) ─┐ policy calls
     EnvironmentGroup (process) ⇄ Actor (thread) ─┼──▶ DynamicBatcher ──▶ agent
     ...                                          │      (live learner variables)
                        trajectories ──▶ TrajectoryQueue ──▶ tf.data ──▶ Learner
 
-Actors call the network that the learner trains, so an update can land in the
-middle of an unroll, as in the original release; every agent output carries
-the learner version it was computed with, and the learner logs the lag.
+These actors call the network that the learner trains, so an update can land
+in the middle of an unroll, as in the original release. With
+``config.runtime='ray'`` the actors are Ray actors with their own copy of the
+network (`impala_tf.runtime.ray`). Either way every agent output carries the
+learner version it was computed with, and the learner logs the lag.
 
 `train` returns when the frame budget is spent or a stop is asked for
 (SIGINT, SIGTERM, or the ``stop`` event); it checkpoints before it shuts down.
@@ -20,7 +25,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import gymnasium as gym
 import ml_collections
@@ -91,10 +96,16 @@ def level_of_environment(config: ml_collections.ConfigDict, index: int) -> str:
   return config.levels[index % len(config.levels)]
 
 
-def make_environment_groups(config: ml_collections.ConfigDict,
-                            training: bool = True) -> List[EnvironmentGroup]:
+def make_environment_groups(
+    config: ml_collections.ConfigDict,
+    training: bool = True,
+    actor_indices: Optional[Sequence[int]] = None) -> List[EnvironmentGroup]:
+  """One group per actor (``actor_indices``, default all of them), with the
+  levels and seeds of its place in the fleet."""
+  if actor_indices is None:
+    actor_indices = range(config.num_actors)
   groups = []
-  for actor_index in range(config.num_actors):
+  for actor_index in actor_indices:
     indices = range(actor_index * config.envs_per_actor,
                     (actor_index + 1) * config.envs_per_actor)
     levels = [level_of_environment(config, i) for i in indices]
@@ -104,6 +115,62 @@ def make_environment_groups(config: ml_collections.ConfigDict,
         levels,
         seed=config.seed * 1_000_000 + actor_index * 10_000))
   return groups
+
+
+class LocalActors:
+  """Actor threads in this process, each driving one `EnvironmentGroup`,
+  their policy calls batched by a `DynamicBatcher` (if configured)."""
+
+  def __init__(self, config: ml_collections.ConfigDict,
+               agent: networks.ImpalaAgent, learner: Learner,
+               progress: '_Progress', num_actions: int):
+    policy = make_inference(agent, learner.num_updates)
+    self._batcher = None
+    if config.dynamic_batching:
+      self._batcher = DynamicBatcher(policy, config.max_inference_batch_size,
+                                     config.inference_timeout_ms / 1000.0)
+      policy = self._batcher
+    self._groups = make_environment_groups(config)
+    self._actors = [
+        Actor(group, policy, agent.initial_state, num_actions,
+              config.unroll_length, progress.on_trajectory,
+              progress.on_episode) for group in self._groups
+    ]
+    self._threads = []
+
+  def start(self, stop: threading.Event) -> None:
+    self._threads = [
+        threading.Thread(target=actor.run, args=(stop,), name=f'actor_{i}',
+                         daemon=True) for i, actor in enumerate(self._actors)
+    ]
+    for thread in self._threads:
+      thread.start()
+
+  def metrics(self) -> Dict[str, float]:
+    return dict(
+        inference_batch_size=(self._batcher.mean_batch_size()
+                              if self._batcher else 0.0),
+        actor_errors=sum(actor.num_errors for actor in self._actors),
+        environment_restarts=sum(group.num_restarts for group in self._groups))
+
+  def close(self) -> None:
+    """Call after ``stop`` is set and the trajectory queue closed."""
+    if self._batcher is not None:
+      self._batcher.close()
+    for thread in self._threads:
+      thread.join(timeout=30)
+    for group in self._groups:
+      group.close()
+
+
+def make_actors(config, agent, learner, progress, observation_spec,
+                num_actions):
+  """The actor fleet ``config.runtime`` asks for."""
+  if config.runtime == 'ray':
+    from impala_tf.runtime import ray as ray_runtime  # pylint: disable=g-import-not-at-top
+    return ray_runtime.RayActors(config, agent, learner, progress,
+                                 observation_spec, num_actions)
+  return LocalActors(config, agent, learner, progress, num_actions)
 
 
 def make_inference(agent: networks.ImpalaAgent, version: tf.Variable):
@@ -247,24 +314,10 @@ def train(config: ml_collections.ConfigDict,
   else:
     dataset = make_replica_dataset(None)
 
-  policy = make_inference(agent, learner.num_updates)
-  batcher = None
-  if config.dynamic_batching:
-    batcher = DynamicBatcher(policy, config.max_inference_batch_size,
-                             config.inference_timeout_ms / 1000.0)
-    policy = batcher
   progress = _Progress(run, learner, trajectory_queue,
                        config.num_action_repeats)
-  groups = make_environment_groups(config)
-  actors = [
-      Actor(group, policy, agent.initial_state, num_actions,
-            config.unroll_length, progress.on_trajectory, progress.on_episode)
-      for group in groups
-  ]
-  actor_threads = [
-      threading.Thread(target=actor.run, args=(stop,), name=f'actor_{i}',
-                       daemon=True) for i, actor in enumerate(actors)
-  ]
+  actors = make_actors(config, agent, learner, progress, observation_spec,
+                       num_actions)
   # A stop must also wake a learner that waits for data.
   closer = threading.Thread(
       target=lambda: (stop.wait(), trajectory_queue.close()), daemon=True)
@@ -273,27 +326,20 @@ def train(config: ml_collections.ConfigDict,
   with _StopOnSignals(stop):
     try:
       closer.start()
-      for thread in actor_threads:
-        thread.start()
+      actors.start(stop)
       stats = _learner_loop(config, learner, iter(dataset), stop, run,
-                            checkpoints, progress, trajectory_queue, batcher,
-                            actors, groups)
+                            checkpoints, progress, trajectory_queue, actors)
     finally:
       checkpoints.save(checkpoint_number=int(learner.num_updates.numpy()))
       stop.set()
       trajectory_queue.close()
-      if batcher is not None:
-        batcher.close()
-      for thread in actor_threads:
-        thread.join(timeout=30)
-      for group in groups:
-        group.close()
+      actors.close()
       run.close()
   return stats
 
 
 def _learner_loop(config, learner, batches, stop, run, checkpoints, progress,
-                  trajectory_queue, batcher, actors, groups):
+                  trajectory_queue, actors):
   """Train steps until the budget is spent or ``stop``; logs and checkpoints."""
   stats = {}
   last_log = last_checkpoint = time.monotonic()
@@ -320,10 +366,8 @@ def _learner_loop(config, learner, batches, stop, run, checkpoints, progress,
           fps=(frames - last_log_frames) / (now - last_log),
           learner_idle_fraction=waiting / max(waiting + busy, 1e-9),
           queue_fill=trajectory_queue.size() / trajectory_queue.capacity,
-          inference_batch_size=batcher.mean_batch_size() if batcher else 0.0,
-          actor_errors=sum(actor.num_errors for actor in actors),
-          environment_restarts=sum(group.num_restarts for group in groups),
           episodes=progress.num_episodes,
+          **actors.metrics(),
           **{k: v for k, v in stats.items() if k != 'num_frames'})
       returns = progress.take_recent_returns()
       record.update({f'episode_return/{level}': value

@@ -1,0 +1,202 @@
+"""Actors as Ray actors, on any node of a Ray cluster (the paper's
+distributed setting, facts §1).
+
+    ActorWorker (Ray actor, any node)            learner process
+      EnvironmentGroup ⇄ Actor, own CPU network ─┐
+      ActorWorker ...                            ├─▶ collector thread ─▶
+                                                 │   TrajectoryQueue ─▶ tf.data ─▶ Learner
+      unroll(parameters) ◀─ latest weights ──────┘
+
+The learner process asks every worker for one unroll at a time, passing the
+newest published parameters (an object in Ray's object store, shared by all
+workers of a node); the worker loads them at the start of the unroll and
+returns its trajectories and finished episodes. So each worker's policy is at
+most one unroll old, as in the paper, and nothing piles up when the learner
+is slow: a worker waits until its trajectories have been queued.
+
+A worker that dies (its node lost, its process killed) is restarted by Ray
+(``max_restarts=-1``); the collector counts the failure and asks the new
+incarnation for the next unroll, while the learner keeps training on what
+the other workers send. Closing the fleet kills the workers; so does the end
+of the learner process, which owns them.
+"""
+
+import logging
+import os
+import threading
+from typing import Dict, List, NamedTuple, Tuple
+
+import ml_collections
+import numpy as np
+import ray
+import tensorflow as tf
+
+from impala_tf.actor import Actor
+from impala_tf.learner import Learner, build_variables
+from impala_tf.data import trajectory_spec
+from impala_tf.runtime.env_process import Episode
+from impala_tf.types import Trajectory
+
+NAMESPACE = 'impala_tf'
+# How long the collector waits for a result before it looks at ``stop``.
+_WAIT_S = 0.1
+
+# (learner version, the agent's variables as numpy arrays, in the order of
+# ``agent.variables``).
+Parameters = Tuple[int, List[np.ndarray]]
+
+
+class UnrollResult(NamedTuple):
+  """What one `ActorWorker.unroll` sends back."""
+  trajectories: List[Trajectory]  # One per environment, leaves [T+1, ...].
+  episodes: List[Episode]
+  num_errors: int  # The worker's actor errors so far.
+  environment_restarts: int  # Its environment processes restarted so far.
+  node_id: str  # The Ray node it ran on.
+
+
+class ActorWorker:
+  """One actor with its environments and its own copy of the network.
+
+  Args:
+    config: the run config, as a dict (`ConfigDict.to_dict()`).
+    actor_index: which actor of the fleet; picks its levels and seeds.
+    observation_spec: nest of `tf.TensorSpec` of one observation.
+    num_actions: size of the action set.
+  """
+
+  def __init__(self, config: dict, actor_index: int, observation_spec,
+               num_actions: int):
+    # Several workers share a node's cores: one thread each for inference.
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from impala_tf.runtime import training  # pylint: disable=g-import-not-at-top
+    config = ml_collections.ConfigDict(config)
+    self._agent = training.make_agent(config, num_actions)
+    build_variables(self._agent, trajectory_spec(
+        observation_spec, self._agent.state_spec(), num_actions,
+        unroll_length=0, batch_size=1))
+    self._version = tf.Variable(-1, dtype=tf.int64)
+    self._group = training.make_environment_groups(
+        config, actor_indices=[actor_index])[0]
+    self._trajectories, self._episodes = [], []
+    self._actor = Actor(
+        self._group, training.make_inference(self._agent, self._version),
+        self._agent.initial_state, num_actions, config.unroll_length,
+        self._trajectories.append, self._episodes.append)
+    self._actor.start()
+    self._never = threading.Event()
+
+  def unroll(self, parameters: Parameters) -> UnrollResult:
+    """Loads ``parameters`` if they are newer, then unrolls once."""
+    version, weights = parameters
+    if version != int(self._version.numpy()):
+      for variable, value in zip(self._agent.variables, weights):
+        variable.assign(value)
+      self._version.assign(version)
+    self._actor.try_unroll(self._never)
+    result = UnrollResult(
+        list(self._trajectories), list(self._episodes),
+        self._actor.num_errors, self._group.num_restarts,
+        ray.get_runtime_context().get_node_id())
+    self._trajectories.clear()
+    self._episodes.clear()
+    return result
+
+  def pid(self) -> int:
+    return os.getpid()
+
+
+class RayActors:
+  """The actor fleet on Ray; the same interface as `training.LocalActors`.
+
+  Connects to ``config.ray_address`` (or starts Ray on this machine) unless
+  this process is already connected.
+  """
+
+  def __init__(self, config: ml_collections.ConfigDict, agent, learner: Learner,
+               progress, observation_spec, num_actions: int):
+    self._started_ray = not ray.is_initialized()
+    if self._started_ray:
+      ray.init(address=config.ray_address, namespace=NAMESPACE,
+               log_to_driver=False)
+    self._agent = agent
+    self._learner = learner
+    self._progress = progress
+    self._published: Tuple[int, ray.ObjectRef] = (-1, None)
+    worker_class = ray.remote(ActorWorker)
+    self.workers = [
+        worker_class.options(
+            name=f'actor_{i}', namespace=NAMESPACE,
+            num_cpus=config.ray_cpus_per_actor,
+            max_restarts=-1, max_task_retries=0,
+            scheduling_strategy='SPREAD').remote(
+                config.to_dict(), i, observation_spec, num_actions)
+        for i in range(config.num_actors)
+    ]
+    self._lock = threading.Lock()
+    self._num_errors = [0] * len(self.workers)
+    self._environment_restarts = [0] * len(self.workers)
+    self.worker_failures = 0
+    self.nodes = set()
+    self._thread = None
+
+  def start(self, stop: threading.Event) -> None:
+    self._thread = threading.Thread(target=self._collect, args=(stop,),
+                                    name='ray_collector', daemon=True)
+    self._thread.start()
+
+  def _parameters(self) -> ray.ObjectRef:
+    """The newest parameters, put into the object store once per version."""
+    version = int(self._learner.num_updates.numpy())
+    if version != self._published[0]:
+      weights = [v.numpy() for v in self._agent.variables]
+      self._published = (version, ray.put((version, weights)))
+    return self._published[1]
+
+  def _collect(self, stop: threading.Event) -> None:
+    """Keeps one unroll in flight per worker and queues what comes back."""
+    from impala_tf.data import QueueClosedError  # pylint: disable=g-import-not-at-top
+    pending = {w.unroll.remote(self._parameters()): i
+               for i, w in enumerate(self.workers)}
+    while not stop.is_set():
+      ready, _ = ray.wait(list(pending), num_returns=1, timeout=_WAIT_S)
+      for ref in ready:
+        index = pending.pop(ref)
+        try:
+          result = ray.get(ref)
+        except (ray.exceptions.RayActorError,
+                ray.exceptions.RayTaskError) as error:
+          with self._lock:
+            self.worker_failures += 1
+          logging.warning('actor worker %d failed (%s); Ray restarts it and '
+                          'training goes on', index, type(error).__name__)
+        else:
+          with self._lock:
+            self._num_errors[index] = result.num_errors
+            self._environment_restarts[index] = result.environment_restarts
+            self.nodes.add(result.node_id)
+          for episode in result.episodes:
+            self._progress.on_episode(episode)
+          try:
+            for trajectory in result.trajectories:
+              self._progress.on_trajectory(trajectory)
+          except QueueClosedError:
+            return
+        pending[self.workers[index].unroll.remote(self._parameters())] = index
+
+  def metrics(self) -> Dict[str, float]:
+    with self._lock:
+      return dict(actor_errors=sum(self._num_errors),
+                  environment_restarts=sum(self._environment_restarts),
+                  worker_failures=self.worker_failures,
+                  ray_nodes=len(self.nodes))
+
+  def close(self) -> None:
+    """Call after ``stop`` is set and the trajectory queue closed."""
+    if self._thread is not None:
+      self._thread.join(timeout=30)
+    for worker in self.workers:
+      ray.kill(worker, no_restart=True)
+    if self._started_ray:
+      ray.shutdown()

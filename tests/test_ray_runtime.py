@@ -1,0 +1,113 @@
+"""The Ray runtime on a real local Ray cluster of two nodes, loopback only."""
+
+import os
+import threading
+import time
+
+import pytest
+import ray
+from ray import cluster_utils
+
+from impala_tf import config as config_lib
+from impala_tf import rundir
+from impala_tf.runtime import ray as ray_runtime
+from impala_tf.runtime import training
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope='module')
+def two_node_cluster():
+  """A head and a second node, each with 2 logical CPUs, on 127.0.0.1."""
+  assert os.environ['RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'] == '0'
+  # Worker processes must import this checkout.
+  os.environ['PYTHONPATH'] = os.pathsep.join(
+      p for p in (REPO, os.environ.get('PYTHONPATH')) if p)
+  cluster = cluster_utils.Cluster(
+      initialize_head=True, head_node_args=dict(num_cpus=2))
+  cluster.add_node(num_cpus=2)
+  ray.init(address=cluster.address, namespace=ray_runtime.NAMESPACE,
+           log_to_driver=False)
+  cluster.wait_for_nodes()
+  yield cluster
+  ray.shutdown()
+  cluster.shutdown()
+
+
+def wait_for(condition, timeout_s, what):
+  deadline = time.monotonic() + timeout_s
+  while time.monotonic() < deadline:
+    value = condition()
+    if value:
+      return value
+    time.sleep(0.5)
+  raise AssertionError(f'timed out after {timeout_s} s waiting for {what}')
+
+
+def last_record(logdir):
+  path = os.path.join(logdir, rundir.METRICS_FILE)
+  if not os.path.exists(path):
+    return None
+  records = rundir.read_metrics(logdir, 'train')
+  return records[-1] if records else None
+
+
+@pytest.mark.slow
+def test_every_node_is_on_loopback(two_node_cluster):
+  nodes = [n for n in ray.nodes() if n['Alive']]
+  assert len(nodes) == 2
+  assert {n['NodeManagerAddress'] for n in nodes} == {'127.0.0.1'}
+  assert two_node_cluster.address.startswith('127.0.0.1:')
+
+
+@pytest.mark.slow
+def test_workers_on_both_nodes_feed_the_learner_and_survive_a_kill(
+    two_node_cluster, tmp_path):
+  config = config_lib.load_config_file(
+      os.path.join(REPO, 'paper_configs', 'catch.py'))
+  config.runtime = 'ray'
+  config.num_actors = 2
+  config.envs_per_actor = 4
+  config.batch_size = 8
+  config.log_interval_s = 1.0
+  config.ray_cpus_per_actor = 1.0
+  logdir = str(tmp_path)
+  stop = threading.Event()
+  result = {}
+  learner_thread = threading.Thread(
+      target=lambda: result.update(training.train(config, logdir, stop)))
+  learner_thread.start()
+  try:
+    before = wait_for(
+        lambda: (r := last_record(logdir)) and r['num_updates'] >= 20 and
+        r['ray_nodes'] == 2 and r, 240, 'updates from workers on both nodes')
+    # Kill one worker's process; Ray restarts it.
+    victim = ray.get_actor('actor_0', namespace=ray_runtime.NAMESPACE)
+    victim_pid = ray.get(victim.pid.remote())
+    ray.kill(victim, no_restart=False)
+    after = wait_for(
+        lambda: (r := last_record(logdir)) and r['worker_failures'] >= 1 and
+        r['num_updates'] >= before['num_updates'] + 50 and r, 240,
+        'training to go on after the kill')
+    # A new incarnation serves the same name.
+    assert ray.get(victim.pid.remote(), timeout=120) != victim_pid
+  finally:
+    stop.set()
+    learner_thread.join(timeout=120)
+  assert not learner_thread.is_alive()
+  assert result['num_updates'] >= after['num_updates']
+  # Workers load new parameters at every unroll: the lag stays bounded
+  # (a worker that never refreshed would lag by the whole run).
+  records = rundir.read_metrics(logdir, 'train')
+  late = [r for r in records if r['num_updates'] >= 20]
+  assert max(r['policy_lag'] for r in late) < 15
+  assert after['ray_nodes'] == 2
+
+  def workers_gone():
+    try:
+      ray.get_actor('actor_0', namespace=ray_runtime.NAMESPACE)
+      return False
+    except ValueError:
+      return True
+
+  wait_for(workers_gone, 30, 'the learner to stop its workers')
