@@ -87,6 +87,20 @@ def stack_time_major(trajectories: List[Trajectory]) -> Trajectory:
                               axis=1))
 
 
+def batch_slice(batch: Trajectory, start: int, size: int) -> Trajectory:
+  """Trajectories ``start`` to ``start + size`` of a time-major batch (numpy
+  or tensors): the batch axis is 0 for ``level_name`` and ``agent_state``,
+  1 for the rest."""
+  take = lambda axis: lambda x: np.take(x, range(start, start + size),
+                                        axis=axis)
+  return Trajectory(
+      level_name=take(0)(batch.level_name),
+      agent_state=tree.map_structure(take(0), batch.agent_state),
+      env_outputs=tree.map_structure(take(1), batch.env_outputs),
+      agent_outputs=tree.map_structure(take(1), batch.agent_outputs),
+      policy_version=take(1)(batch.policy_version))
+
+
 def make_dataset(trajectory_queue: TrajectoryQueue,
                  batch_spec: Trajectory) -> tf.data.Dataset:
   """Batches of B trajectories from the queue, time-major, prefetched.

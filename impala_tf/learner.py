@@ -8,7 +8,9 @@ step with the learning rate annealed linearly to 0 over the total frames.
 It runs under any `tf.distribute` strategy: each replica computes the
 gradients of its share of the batch, the gradients are summed across replicas
 (the loss is a sum, so the result equals one device's gradient on the whole
-batch), and the update is applied once in cross-replica context.
+batch; one batched all-reduce, across hosts under
+MultiWorkerMirroredStrategy), and the update is applied once in cross-replica
+context.
 """
 
 import math
@@ -105,9 +107,12 @@ class Learner:
     return self._train_step(batch)
 
   def _cross_replica_step(self, batch: Trajectory) -> Dict[str, tf.Tensor]:
-    gradients, sums = self._strategy.run(self._replica_step, args=(batch,))
-    gradients = self._strategy.reduce(SUM, gradients, axis=None)
-    sums = self._strategy.reduce(SUM, sums, axis=None)
+    # Summed across replicas inside the replica step (one batched all-reduce,
+    # across hosts too), so every replica holds the same sums: take this
+    # host's first copy.
+    gradients, sums = tree.map_structure(
+        lambda x: self._strategy.experimental_local_results(x)[0],
+        self._strategy.run(self._replica_step, args=(batch,)))
 
     learning_rate = self.learning_rate()
     gradient_norm = tf.linalg.global_norm(gradients)
@@ -188,9 +193,12 @@ class Learner:
         entropy_loss=entropy_loss,
         rho=tf.reduce_sum(tf.exp(returns.log_rhos)),
         policy_lag=tf.reduce_sum(policy_lag),
-        num_steps=tf.size(rewards),
+        # float32: all-reduced with the rest on the compute devices (int32
+        # tensors live on the host). Exact up to 2**24 steps per batch.
+        num_steps=tf.cast(tf.size(rewards), tf.float32),
     )
-    return gradients, sums
+    return tf.distribute.get_replica_context().all_reduce(
+        SUM, (gradients, sums))
 
 
 def _clips(max_grad_norm: Optional[float]) -> bool:

@@ -1,16 +1,24 @@
 """The learner step: counters, schedule, statistics, strategies, learning."""
 
+import os
+import socket
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
 import tree
 
 from impala_tf import config as config_lib
+from impala_tf import data
 from impala_tf import networks
 from impala_tf.learner import Learner
 from impala_tf.data import trajectory_spec
 from impala_tf.types import (AgentOutput, StepOutput, StepOutputInfo,
                              Trajectory)
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Chain:
@@ -253,16 +261,8 @@ def test_mirrored_strategy_over_two_devices_gives_the_same_update():
     target.assign(source)
 
   def replica_batch(context):
-    start = context.replica_id_in_sync_group * half
-    take = lambda x, axis: tf.constant(
-        np.take(x, range(start, start + half), axis=axis))
-    return Trajectory(
-        level_name=take(batch.level_name, 0),
-        agent_state=tree.map_structure(lambda x: take(x, 0), batch.agent_state),
-        env_outputs=tree.map_structure(lambda x: take(x, 1), batch.env_outputs),
-        agent_outputs=tree.map_structure(lambda x: take(x, 1),
-                                         batch.agent_outputs),
-        policy_version=take(batch.policy_version, 1))
+    return tree.map_structure(tf.constant, data.batch_slice(
+        batch, context.replica_id_in_sync_group * half, half))
 
   distributed = strategy.experimental_distribute_values_from_function(
       replica_batch)
@@ -278,3 +278,51 @@ def test_mirrored_strategy_over_two_devices_gives_the_same_update():
                                 mirrored_agent.trainable_variables):
     for device_value in strategy.experimental_local_results(replicated):
       np.testing.assert_allclose(device_value, single, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_multi_worker_mirrored_strategy_gives_the_same_update(tmp_path):
+  """Two worker processes on 127.0.0.1, each with half of the batch, end
+  with the weights of one learner trained on the whole batch."""
+  unroll_length, batch_size = 5, 8
+  agent, learner = chain_learner(unroll_length, batch_size)
+  loop = OnPolicyLoop(agent, num_envs=batch_size, unroll_length=unroll_length,
+                      learner=learner)
+  batch = loop.unroll()
+  inputs = str(tmp_path / 'inputs.npz')
+  np.savez(inputs,
+           config=learner._config.to_json(),
+           unroll_length=unroll_length, batch_size=batch_size,
+           **{f'weight_{i}': v.numpy()
+              for i, v in enumerate(agent.trainable_variables)},
+           **{f'batch_{i}': x for i, x in enumerate(tree.flatten(batch))})
+  ports = ','.join(str(free_port()) for _ in range(2))
+  environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
+      p for p in (REPO, os.environ.get('PYTHONPATH')) if p))
+  workers = [
+      subprocess.Popen([sys.executable, os.path.join(REPO, 'tests',
+                                                     'multi_worker_learner.py'),
+                        str(i), ports, inputs, str(tmp_path / f'out_{i}.npz')],
+                       env=environment)
+      for i in range(2)]
+  try:
+    assert [w.wait(timeout=300) for w in workers] == [0, 0]
+  finally:
+    for worker in workers:
+      worker.kill()
+
+  for _ in range(2):
+    single_stats = learner.train_step(batch)
+  for i in range(2):
+    out = np.load(tmp_path / f'out_{i}.npz')
+    np.testing.assert_allclose(out['total_loss'], single_stats['total_loss'],
+                               rtol=1e-4)
+    for j, single in enumerate(agent.trainable_variables):
+      np.testing.assert_allclose(out[f'weight_{j}'], single, rtol=1e-4,
+                                 atol=1e-6)
+
+
+def free_port():
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]

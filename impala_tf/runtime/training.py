@@ -88,6 +88,9 @@ def make_agent(config: ml_collections.ConfigDict,
 def make_strategy(config: ml_collections.ConfigDict) -> tf.distribute.Strategy:
   if config.strategy == 'mirrored':
     return tf.distribute.MirroredStrategy(config.devices)
+  if config.strategy == 'multi_worker_mirrored':
+    # The hosts and this process's place among them come from TF_CONFIG.
+    return tf.distribute.MultiWorkerMirroredStrategy()
   return tf.distribute.get_strategy()
 
 
