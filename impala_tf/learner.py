@@ -81,7 +81,40 @@ class Learner:
         initial_learning_rate=self.initial_learning_rate,
         entropy_cost=self.entropy_cost,
         max_grad_norm=self.max_grad_norm)
+    self._weights = tf.train.Checkpoint(agent=agent, optimizer=self.optimizer)
     self._train_step = tf.function(self._cross_replica_step)
+
+  def hyperparameters(self, names) -> Dict[str, float]:
+    """Current values of the evolvable hyperparameters ``names`` (config
+    field names: learning_rate is the value before annealing)."""
+    return {name: float(self._hyperparameter(name).numpy()) for name in names}
+
+  def set_hyperparameters(self, values: Dict[str, float]) -> None:
+    """Sets evolvable hyperparameters (population-based training)."""
+    for name, value in values.items():
+      if name == 'max_grad_norm' and not _clips(self._config.max_grad_norm):
+        raise ValueError('max_grad_norm cannot be evolved in a run without '
+                         'gradient clipping (config.max_grad_norm=None)')
+      self._hyperparameter(name).assign(value)
+
+  def _hyperparameter(self, name: str) -> tf.Variable:
+    variables = dict(learning_rate=self.initial_learning_rate,
+                     entropy_cost=self.entropy_cost,
+                     max_grad_norm=self.max_grad_norm,
+                     rmsprop_epsilon=self.optimizer.epsilon)
+    if name not in variables:
+      raise ValueError(f'{name!r} is not an evolvable hyperparameter; '
+                       f'choose from {sorted(variables)}')
+    return variables[name]
+
+  def save_weights(self, path: str) -> str:
+    """Writes the agent's and the optimiser's variables (not the counters or
+    hyperparameters) to ``path``; returns the checkpoint's path."""
+    return self._weights.write(path)
+
+  def load_weights(self, path: str) -> None:
+    """Loads what `save_weights` wrote, e.g. another member's weights."""
+    self._weights.read(path).assert_consumed()
 
   def learning_rate(self) -> tf.Tensor:
     """The learning rate of the next update: linear from the initial to 0."""

@@ -197,7 +197,9 @@ class _Progress:
   """Collects episode results from actor threads for the periodic log line."""
 
   def __init__(self, run: rundir_lib.RunDirectory, learner: Learner,
-               trajectory_queue: data.TrajectoryQueue, frames_per_step: int):
+               trajectory_queue: data.TrajectoryQueue, frames_per_step: int,
+               hook=None):
+    self._hook = hook
     self._run = run
     self._learner = learner
     self._queue = trajectory_queue
@@ -233,6 +235,8 @@ class _Progress:
     with self._lock:
       self._recent[episode.level_name].append(episode.episode_return)
       self.num_episodes += 1
+      if self._hook is not None:
+        self._hook.on_episode(episode.level_name, episode.episode_return)
 
   def take_recent_returns(self) -> Dict[str, float]:
     """Mean return per level since the last call."""
@@ -268,13 +272,18 @@ class _StopOnSignals:
 
 def train(config: ml_collections.ConfigDict,
           logdir: str,
-          stop: Optional[threading.Event] = None) -> Dict[str, float]:
+          stop: Optional[threading.Event] = None,
+          hook=None) -> Dict[str, float]:
   """Trains until ``config.total_environment_frames`` or a stop.
 
   Args:
     config: a full run config (`config.base_config` and a paper config).
     logdir: the run directory; resumes from its checkpoints if there are any.
     stop: set it (from any thread) to checkpoint and stop early.
+    hook: optional, e.g. `pbt.MemberHook`: ``hook.on_episode(level,
+      episode_return)`` for every finished episode and
+      ``hook.on_log(learner)`` (→ a dict to add to the log record) at every
+      log interval, in the learner's thread.
 
   Returns:
     The last training statistics, with ``num_frames`` and ``num_updates``.
@@ -318,7 +327,7 @@ def train(config: ml_collections.ConfigDict,
     dataset = make_replica_dataset(None)
 
   progress = _Progress(run, learner, trajectory_queue,
-                       config.num_action_repeats)
+                       config.num_action_repeats, hook)
   actors = make_actors(config, agent, learner, progress, observation_spec,
                        num_actions)
   # A stop must also wake a learner that waits for data.
@@ -331,7 +340,8 @@ def train(config: ml_collections.ConfigDict,
       closer.start()
       actors.start(stop)
       stats = _learner_loop(config, learner, iter(dataset), stop, run,
-                            checkpoints, progress, trajectory_queue, actors)
+                            checkpoints, progress, trajectory_queue, actors,
+                            hook)
     finally:
       checkpoints.save(checkpoint_number=int(learner.num_updates.numpy()))
       stop.set()
@@ -342,7 +352,7 @@ def train(config: ml_collections.ConfigDict,
 
 
 def _learner_loop(config, learner, batches, stop, run, checkpoints, progress,
-                  trajectory_queue, actors):
+                  trajectory_queue, actors, hook):
   """Train steps until the budget is spent or ``stop``; logs and checkpoints."""
   stats = {}
   last_log = last_checkpoint = time.monotonic()
@@ -378,6 +388,8 @@ def _learner_loop(config, learner, batches, stop, run, checkpoints, progress,
       if len(config.levels) > 1:
         record.update({f'frame_share/{level}': share
                        for level, share in progress.frame_shares().items()})
+      if hook is not None:
+        record.update(hook.on_log(learner))
       run.log('train', record)
       _print_progress(record, returns)
       last_log, last_log_frames = now, frames
