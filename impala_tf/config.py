@@ -16,6 +16,7 @@ from typing import Optional
 import ml_collections
 from ml_collections import config_dict
 
+from impala_tf import corrections
 from impala_tf import envs
 from impala_tf import losses
 
@@ -60,6 +61,9 @@ def learner_config() -> ml_collections.ConfigDict:
       clip_c_threshold=config_dict.FieldReference(1.0, field_type=float),
       clip_pg_rho_threshold=config_dict.FieldReference(1.0, field_type=float),
       vtrace_lambda=1.0,
+      # Table 2's methods (facts §2): 'vtrace', 'one_step_is',
+      # 'epsilon_correction' or 'no_correction'; see corrections.py.
+      off_policy_correction='vtrace',
   ))
 
 
@@ -249,3 +253,5 @@ def validate_learner_config(config: ml_collections.ConfigDict) -> None:
                 'clip_pg_rho_threshold'):
     check(field, positive_or_off, 'positive, or None / inf for no clipping')
   check('vtrace_lambda', lambda x: is_number(x) and 0 <= x <= 1, 'in [0, 1]')
+  check('off_policy_correction', lambda x: x in corrections.CORRECTIONS,
+        f'one of {corrections.CORRECTIONS}')

@@ -22,8 +22,8 @@ import tensorflow as tf
 import tree
 
 from impala_tf import config as config_lib
+from impala_tf import corrections
 from impala_tf import losses
-from impala_tf import vtrace
 from impala_tf.optimizer import RMSProp
 from impala_tf.types import Trajectory
 
@@ -190,7 +190,8 @@ class Learner:
       discounts = (1.0 - tf.cast(batch.env_outputs.done[1:], tf.float32)
                   ) * config.discounting
 
-      returns = vtrace.from_logits(
+      returns = corrections.targets(
+          config.off_policy_correction,
           behaviour_policy_logits=agent_outputs.policy_logits,
           target_policy_logits=learner_outputs.policy_logits,
           actions=agent_outputs.action,
@@ -205,7 +206,9 @@ class Learner:
 
       pg_loss = losses.policy_gradient_loss(
           learner_outputs.policy_logits, agent_outputs.action,
-          returns.pg_advantages)
+          returns.pg_advantages,
+          epsilon=(corrections.EPSILON if config.off_policy_correction ==
+                   'epsilon_correction' else 0.0))
       baseline_loss = losses.baseline_loss(returns.vs -
                                            learner_outputs.baseline)
       entropy_loss = losses.entropy_loss(learner_outputs.policy_logits)

@@ -11,19 +11,26 @@ REWARD_CLIPPING = ('abs_one', 'soft_asymmetric', 'paper_asymmetric', 'none')
 
 
 def policy_gradient_loss(policy_logits: tf.Tensor, actions: tf.Tensor,
-                         advantages: tf.Tensor) -> tf.Tensor:
-  """Σ −log π(a_t|x_t) · A_t, with the advantages treated as constants.
+                         advantages: tf.Tensor,
+                         epsilon: float = 0.0) -> tf.Tensor:
+  """Σ −log(π(a_t|x_t) + ε) · A_t, with the advantages treated as constants.
 
   Args:
     policy_logits: float ``[T, B, num_actions]`` (the learner's π).
     actions: int ``[T, B]``.
     advantages: float ``[T, B]``, e.g. V-trace's ``pg_advantages``.
+    epsilon: 0, or the ε-correction's 1e-6 (Table 2).
 
   Returns:
     A scalar.
   """
-  cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(
-      labels=actions, logits=policy_logits)
+  if epsilon:
+    probabilities = tf.gather(tf.nn.softmax(policy_logits), actions,
+                              batch_dims=len(actions.shape))
+    cross_entropy = -tf.math.log(probabilities + epsilon)
+  else:
+    cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=actions, logits=policy_logits)
   return tf.reduce_sum(cross_entropy * tf.stop_gradient(advantages))
 
 

@@ -210,6 +210,7 @@ def test_gradient_clipping_bounds_the_update():
     ('discounting', 1.5),
     ('max_grad_norm', -40.0),
     ('num_action_repeats', 0),
+    ('off_policy_correction', 'retrace'),
 ])
 def test_bad_config_values_are_named_before_anything_is_built(field, value):
   config = config_lib.learner_config()
