@@ -40,6 +40,10 @@ _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(
 # How long the parent waits for one step of a group before it treats the
 # child as hung (a step of 32 Atari games takes milliseconds).
 STEP_TIMEOUT_S = 60.0
+# The first answer also waits for the child to start and build every
+# environment, which on a loaded machine (many workers starting at once)
+# takes much longer.
+START_TIMEOUT_S = 600.0
 
 
 class Episode(NamedTuple):
@@ -111,7 +115,7 @@ class EnvironmentGroup:
   def start(self) -> StepOutput:
     """Starts the child and returns the first outputs (``done`` all set)."""
     self._start_process()
-    return self._call('reset', None).env_output
+    return self._call('reset', None, START_TIMEOUT_S).env_output
 
   def step(self, actions: np.ndarray) -> GroupStep:
     """Steps every environment with ``actions`` ``[n]``.
@@ -140,10 +144,11 @@ class EnvironmentGroup:
         pass
     self._stop_process()
 
-  def _call(self, command: str, payload: Any) -> GroupStep:
+  def _call(self, command: str, payload: Any,
+            timeout_s: float = STEP_TIMEOUT_S) -> GroupStep:
     self._connection.send((command, payload))
-    if not self._connection.poll(STEP_TIMEOUT_S):
-      raise TimeoutError(f'no answer to {command!r} in {STEP_TIMEOUT_S} s')
+    if not self._connection.poll(timeout_s):
+      raise TimeoutError(f'no answer to {command!r} in {timeout_s} s')
     result = self._connection.recv()
     if isinstance(result, BaseException):  # The child could not build envs.
       raise result

@@ -24,6 +24,7 @@ of the learner process, which owns them.
 import logging
 import os
 import threading
+import time
 from typing import Dict, List, NamedTuple, Tuple
 
 import ml_collections
@@ -40,6 +41,9 @@ from impala_tf.types import Trajectory
 NAMESPACE = 'impala_tf'
 # How long the collector waits for a result before it looks at ``stop``.
 _WAIT_S = 0.1
+# How long it leaves a failed worker alone before asking it again, so that a
+# worker that cannot start (a bad environment, say) is not asked in a loop.
+_RETRY_AFTER_S = 5.0
 
 # (learner version, the agent's variables as numpy arrays, in the order of
 # ``agent.variables``).
@@ -159,7 +163,15 @@ class RayActors:
     from impala_tf.data import QueueClosedError  # pylint: disable=g-import-not-at-top
     pending = {w.unroll.remote(self._parameters()): i
                for i, w in enumerate(self.workers)}
+    retry_at = {}  # Failed worker → when to ask it again.
     while not stop.is_set():
+      now = time.monotonic()
+      for index in [i for i, when in retry_at.items() if when <= now]:
+        del retry_at[index]
+        pending[self.workers[index].unroll.remote(self._parameters())] = index
+      if not pending:
+        time.sleep(_WAIT_S)
+        continue
       ready, _ = ray.wait(list(pending), num_returns=1, timeout=_WAIT_S)
       for ref in ready:
         index = pending.pop(ref)
@@ -169,20 +181,21 @@ class RayActors:
                 ray.exceptions.RayTaskError) as error:
           with self._lock:
             self.worker_failures += 1
-          logging.warning('actor worker %d failed (%s); Ray restarts it and '
-                          'training goes on', index, type(error).__name__)
-        else:
-          with self._lock:
-            self._num_errors[index] = result.num_errors
-            self._environment_restarts[index] = result.environment_restarts
-            self.nodes.add(result.node_id)
-          for episode in result.episodes:
-            self._progress.on_episode(episode)
-          try:
-            for trajectory in result.trajectories:
-              self._progress.on_trajectory(trajectory)
-          except QueueClosedError:
-            return
+          logging.warning('actor worker %d failed; Ray restarts it and '
+                          'training goes on. %s', index, error)
+          retry_at[index] = time.monotonic() + _RETRY_AFTER_S
+          continue
+        with self._lock:
+          self._num_errors[index] = result.num_errors
+          self._environment_restarts[index] = result.environment_restarts
+          self.nodes.add(result.node_id)
+        for episode in result.episodes:
+          self._progress.on_episode(episode)
+        try:
+          for trajectory in result.trajectories:
+            self._progress.on_trajectory(trajectory)
+        except QueueClosedError:
+          return
         pending[self.workers[index].unroll.remote(self._parameters())] = index
 
   def metrics(self) -> Dict[str, float]:
