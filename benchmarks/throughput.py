@@ -21,6 +21,10 @@ came out up to 2× lower, which would flatter the ratio.
 
   python benchmarks/throughput.py [--seconds 60] [--config.num_actors=2 ...]
 
+With --compare_runtimes it instead measures the whole system twice, with the
+local runtime and with the Ray runtime (a Ray instance on this machine,
+loopback only), one after the other in fresh processes, and prints both.
+
 Prints one JSON object.
 """
 
@@ -34,6 +38,8 @@ import threading
 import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+# A Ray instance started here binds to 127.0.0.1 only.
+os.environ.setdefault('RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER', '0')
 
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
@@ -55,6 +61,9 @@ _WARMUP = flags.DEFINE_float('warmup', 20.0,
                              'Seconds of the system run not counted.')
 _PART = flags.DEFINE_enum('part', None, ['system', 'E', 'I', 'L'],
                           'Measure one part in this process and print it.')
+_COMPARE = flags.DEFINE_bool(
+    'compare_runtimes', False,
+    'Measure the whole system with runtime=local and runtime=ray instead.')
 _BATCH = flags.DEFINE_integer('inference_batch_size', 32,
                               'Rows per inference call, for --part=I.')
 
@@ -77,7 +86,8 @@ def system_rate(config, seconds, warmup):
   first, last = records[0], records[-1]
   fps = (last['frames'] - first['frames']) / (last['wall_time'] -
                                               first['wall_time'])
-  batch = float(np.mean([r['inference_batch_size'] for r in records]))
+  batch = float(np.mean([r.get('inference_batch_size', 0.0)
+                         for r in records]))
   idle = float(np.mean([r['learner_idle_fraction'] for r in records]))
   return fps, batch, idle
 
@@ -174,9 +184,10 @@ def measure_part(config, part):
   return dict(fps=learner_rate(config, _SECONDS.value))
 
 
-def measure_in_subprocess(part, argv, batch_size=None):
-  command = [sys.executable, os.path.abspath(__file__), *argv[1:],
-             f'--part={part}']
+def measure_in_subprocess(part, extra_flags=(), batch_size=None):
+  # sys.argv, not main's argv: absl hands main only what is not a flag.
+  command = [sys.executable, os.path.abspath(__file__), *sys.argv[1:],
+             *extra_flags, f'--part={part}']
   if batch_size is not None:
     command.append(f'--inference_batch_size={batch_size}')
   output = subprocess.run(command, check=True, capture_output=True,
@@ -189,11 +200,14 @@ def main(argv):
   if _PART.value is not None:
     print(json.dumps(measure_part(config, _PART.value)))
     return
-  system = measure_in_subprocess('system', argv)
+  if _COMPARE.value:
+    compare_runtimes(config)
+    return
+  system = measure_in_subprocess('system')
   batch_size = max(1, round(system['inference_batch_size']))
-  environment = measure_in_subprocess('E', argv)['fps']
-  inference = measure_in_subprocess('I', argv, batch_size)['fps']
-  learner = measure_in_subprocess('L', argv)['fps']
+  environment = measure_in_subprocess('E')['fps']
+  inference = measure_in_subprocess('I', batch_size=batch_size)['fps']
+  learner = measure_in_subprocess('L')['fps']
   ceiling = 1.0 / (1.0 / environment + 1.0 / inference + 1.0 / learner)
   print(json.dumps(dict(
       benchmark='throughput',
@@ -216,6 +230,27 @@ def main(argv):
       system_over_ceiling=round(system['fps'] / ceiling, 3),
       goal_met=system['fps'] >= 0.85 * ceiling,
       learner_idle_fraction=round(system['learner_idle'], 3),
+  ), indent=2))
+
+
+def compare_runtimes(config):
+  local = measure_in_subprocess('system', ['--config.runtime=local'])
+  # Ray schedules actors by CPU count: let every actor fit on this machine.
+  cpus = os.cpu_count() / config.num_actors
+  remote = measure_in_subprocess(
+      'system', ['--config.runtime=ray', f'--config.ray_cpus_per_actor={cpus}'])
+  print(json.dumps(dict(
+      benchmark='throughput_runtimes',
+      machine=f'{platform.machine()}, {os.cpu_count()} cores',
+      levels=list(config.levels),
+      num_actors=config.num_actors,
+      envs_per_actor=config.envs_per_actor,
+      unit='frames/s (4 frames per agent step)',
+      local_fps=round(local['fps']),
+      local_learner_idle_fraction=round(local['learner_idle'], 3),
+      ray_fps=round(remote['fps']),
+      ray_learner_idle_fraction=round(remote['learner_idle'], 3),
+      ray_over_local=round(remote['fps'] / local['fps'], 3),
   ), indent=2))
 
 
