@@ -96,6 +96,11 @@ def base_config() -> ml_collections.ConfigDict:
       max_inference_batch_size=256,
       inference_timeout_ms=2.0,
       queue_capacity=64,  # Trajectories; a full queue blocks the actors.
+      # Experience replay (facts §2, Table D.3), off by default: this share
+      # of each batch is drawn uniformly from a FIFO of the last
+      # replay_capacity trajectories (0.5 and 10,000 in Table 2's runs).
+      replay_fraction=0.0,
+      replay_capacity=10_000,
       # Where the actors run: 'local' (threads + worker processes on this
       # machine) or 'ray' (Ray actors on the cluster at ray_address; None
       # starts a Ray instance on this machine), each taking
@@ -212,6 +217,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
                 'max_inference_batch_size', 'queue_capacity'):
     check(field, positive_int, 'a positive integer')
   check('inference_timeout_ms', lambda x: x >= 0, 'non-negative')
+  check('replay_fraction', lambda x: 0 <= x < 1, 'in [0, 1)')
+  check('replay_capacity', positive_int, 'a positive integer')
   check('strategy', lambda x: x in STRATEGIES, f'one of {STRATEGIES}')
   check('runtime', lambda x: x in RUNTIMES, f'one of {RUNTIMES}')
   check('ray_cpus_per_actor', lambda x: x >= 0, 'non-negative')

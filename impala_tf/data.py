@@ -7,6 +7,7 @@ time-major batch ``[T+1, B, ...]`` and prefetches the next batch while the
 learner computes.
 """
 
+import collections
 import queue
 import threading
 from typing import Iterator, List, Optional
@@ -101,8 +102,40 @@ def batch_slice(batch: Trajectory, start: int, size: int) -> Trajectory:
       policy_version=take(1)(batch.policy_version))
 
 
+class ReplayBuffer:
+  """The paper's replay (facts §2, Table D.3): a FIFO of trajectories,
+  sampled uniformly with replacement.
+
+  Args:
+    capacity: the most trajectories it holds (10,000 in the paper); the
+      oldest goes first.
+    seed: seeds the sampling.
+  """
+
+  def __init__(self, capacity: int, seed: int = 0):
+    if capacity < 1:
+      raise ValueError(f'replay capacity must be positive, got {capacity}')
+    self._items = collections.deque(maxlen=capacity)
+    self._rng = np.random.default_rng(seed)
+    self._lock = threading.Lock()  # Each replica's dataset has a thread.
+
+  def __len__(self) -> int:
+    return len(self._items)
+
+  def add(self, trajectory: Trajectory) -> None:
+    with self._lock:
+      self._items.append(trajectory)
+
+  def sample(self, n: int) -> List[Trajectory]:
+    with self._lock:
+      indices = self._rng.integers(0, len(self._items), n)
+      return [self._items[i] for i in indices]
+
+
 def make_dataset(trajectory_queue: TrajectoryQueue,
-                 batch_spec: Trajectory) -> tf.data.Dataset:
+                 batch_spec: Trajectory,
+                 replay: Optional[ReplayBuffer] = None,
+                 replay_fraction: float = 0.0) -> tf.data.Dataset:
   """Batches of B trajectories from the queue, time-major, prefetched.
 
   The batch is stacked in numpy before it enters TensorFlow, so each batch
@@ -112,21 +145,33 @@ def make_dataset(trajectory_queue: TrajectoryQueue,
     trajectory_queue: where actors put trajectories.
     batch_spec: `tf.TensorSpec` nest of one time-major batch, as
       `trajectory_spec(..., batch_size=B)` makes it.
+    replay: if given, every fresh trajectory is added to it and
+      ``round(replay_fraction · B)`` of each batch are drawn from it (once it
+      holds that many; until then batches are all fresh).
+    replay_fraction: the share of each batch drawn from ``replay``.
 
   Returns:
     A dataset of `Trajectory` batches; it ends when the queue is closed.
   """
   batch_size = batch_spec.level_name.shape[0]
+  num_replayed = (round(replay_fraction * batch_size)
+                  if replay is not None else 0)
 
   def batches():
     while True:
+      replayed = []
+      if num_replayed and len(replay) >= num_replayed:
+        replayed = replay.sample(num_replayed)
       trajectories = []
-      while len(trajectories) < batch_size:
+      while len(trajectories) < batch_size - len(replayed):
         trajectory = trajectory_queue.get()
         if trajectory is None:
           return
         trajectories.append(trajectory)
-      yield stack_time_major(trajectories)
+      if replay is not None:
+        for trajectory in trajectories:
+          replay.add(trajectory)
+      yield stack_time_major(trajectories + replayed)
 
   dataset = tf.data.Dataset.from_generator(batches,
                                            output_signature=batch_spec)

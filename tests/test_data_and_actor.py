@@ -175,3 +175,40 @@ def test_actor_survives_exceptions_in_its_policy():
     np.testing.assert_array_equal(
         trajectory.agent_outputs.action[1:],
         (trajectory.env_outputs.observation[:-1, 0] + 1) % 4)
+
+
+def test_replay_buffer_keeps_its_capacity_and_evicts_the_oldest():
+  replay = data.ReplayBuffer(capacity=3, seed=0)
+  for i in range(5):
+    replay.add(i)
+  assert len(replay) == 3
+  samples = replay.sample(3000)
+  assert set(samples) == {2, 3, 4}  # 0 and 1 went first.
+  counts = np.bincount(samples)[2:]
+  assert (abs(counts / 3000 - 1 / 3) < 0.04).all()  # Uniform.
+
+
+def test_dataset_mixes_the_requested_fraction_of_replay():
+  trajectory_queue = data.TrajectoryQueue(capacity=64)
+  for seed in range(40):
+    trajectory, _ = single_trajectory(unroll_length=2, seed=seed)
+    trajectory_queue.put(trajectory)
+  trajectory_queue.close()
+  batch_spec = data.trajectory_spec(tf.TensorSpec([2, 2], tf.uint8),
+                                    (tf.TensorSpec([4], tf.float32),), 3, 2,
+                                    batch_size=4)
+  replay = data.ReplayBuffer(capacity=10, seed=1)
+  batches = list(data.make_dataset(trajectory_queue, batch_spec, replay,
+                                   replay_fraction=0.5))
+  names = [[int(n[5:]) for n in b.level_name.numpy().astype(str)]
+           for b in batches]
+  assert names[0] == [0, 1, 2, 3]  # Nothing to replay yet: all fresh.
+  fresh_seen = 4
+  for batch in names[1:]:
+    fresh, replayed = batch[:2], batch[2:]
+    assert fresh == [fresh_seen, fresh_seen + 1]  # Half fresh, in order ...
+    # ... half from the buffer: the last 10 fresh ones before this batch.
+    assert all(max(0, fresh_seen - 10) <= r < fresh_seen for r in replayed)
+    fresh_seen += 2
+  assert fresh_seen == 40  # Every fresh trajectory was used once.
+  assert len(replay) == 10

@@ -317,10 +317,14 @@ def train(config: ml_collections.ConfigDict,
   trajectory_queue = data.TrajectoryQueue(config.queue_capacity)
   # One stream of replica-sized batches per replica, all from the one queue:
   # a time-major global batch cannot be split by a strategy's batch split.
+  # One replay buffer for all replicas (they take turns with the queue).
+  replay = (data.ReplayBuffer(config.replay_capacity, config.seed)
+            if config.replay_fraction > 0 else None)
   make_replica_dataset = lambda unused_input_context: data.make_dataset(
       trajectory_queue,
       trajectory_spec(observation_spec, agent.state_spec(), num_actions,
-                      config.unroll_length, replica_batch_size))
+                      config.unroll_length, replica_batch_size),
+      replay, config.replay_fraction)
   if strategy.num_replicas_in_sync > 1:
     dataset = strategy.distribute_datasets_from_function(make_replica_dataset)
   else:
