@@ -1,0 +1,113 @@
+"""Sweeps: grids, the paper's sweep files, and a 2×2 sweep of tiny runs
+that is interrupted and resumed."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from impala_tf import config as config_lib
+from impala_tf import sweep
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_grid_and_names():
+  assert sweep.grid(a=[1, 2], b=[None]) == [{'a': 1, 'b': None},
+                                            {'a': 2, 'b': None}]
+  assert sweep.run_name({'a': 0.5, 'b': None}) == 'a=0.5,b=None'
+
+
+def test_rho_c_sweep_keeps_c_below_rho():
+  s = sweep.load_sweep(os.path.join(REPO, 'paper_configs', 'sweep_rho_c.py'))
+  assert len(s.runs) == 26
+  inf = lambda x: float('inf') if x is None else x
+  for values in s.runs.values():
+    assert inf(values['clip_c_threshold']) <= inf(values['clip_rho_threshold'])
+    assert values['clip_pg_rho_threshold'] == values['clip_rho_threshold']
+  config = sweep.run_config(s, 'clip_rho_threshold=None,clip_c_threshold=None,'
+                            'vtrace_lambda=0.9')
+  assert config.clip_rho_threshold is None and config.vtrace_lambda == 0.9
+  config_lib.validate_config(config)
+
+
+def test_table2_sweep_shares_its_settings_across_methods():
+  s = sweep.load_sweep(os.path.join(REPO, 'paper_configs', 'sweep_table2.py'),
+                       os.path.join(REPO, 'paper_configs', 'catch.py'))
+  assert len(s.runs) == 4 * 2 * 24
+  by_setting = {}
+  for name, values in s.runs.items():
+    setting = name.rsplit('=', 1)[1]
+    hyper = (values['learning_rate'], values['entropy_cost'],
+             values['rmsprop_epsilon'])
+    by_setting.setdefault(setting, set()).add(hyper)
+    assert 5e-6 <= values['learning_rate'] <= 5e-3
+    assert 5e-5 <= values['entropy_cost'] <= 1e-2
+  # Each setting is one point, shared by the 8 method × replay cells.
+  assert all(len(points) == 1 for points in by_setting.values())
+  assert len({p for points in by_setting.values() for p in points}) == 24
+
+
+def test_an_unknown_field_is_named_before_anything_runs(tmp_path):
+  s = sweep.Sweep(config_lib.base_config(), {'bad': {'learning_rat': 1.0}})
+  with pytest.raises(ValueError, match="'learning_rat'"):
+    sweep.run_sweep(s, str(tmp_path))
+  s = sweep.Sweep(config_lib.base_config(), {'bad': {'learning_rate': -1.0}})
+  with pytest.raises(ValueError, match="'bad'.*learning_rate=-1"):
+    sweep.run_sweep(s, str(tmp_path))
+  assert not os.listdir(tmp_path)
+
+
+TINY_SWEEP = '''
+import os
+from impala_tf import config as config_lib
+from impala_tf import sweep
+
+def get_sweep():
+  config = config_lib.load_config_file(os.path.join({repo!r}, 'paper_configs',
+                                                    'catch.py'))
+  config.total_environment_frames = 3_000
+  config.num_actors = 1
+  config.envs_per_actor = 4
+  config.batch_size = 4
+  config.log_interval_s = 1.0
+  return sweep.Sweep(config, {{sweep.run_name(v): v for v in sweep.grid(
+      clip_rho_threshold=[1.0, None], clip_c_threshold=[0.5, 1.0])}})
+'''
+
+
+@pytest.mark.slow
+def test_a_two_by_two_sweep_resumes_without_redoing_finished_runs(tmp_path):
+  sweep_file = tmp_path / 'tiny_sweep.py'
+  sweep_file.write_text(TINY_SWEEP.format(repo=REPO))
+  logdir = tmp_path / 'runs'
+  command = [sys.executable, '-m', 'impala_tf.sweep',
+             f'--sweep={sweep_file}', f'--logdir={logdir}']
+  environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
+      p for p in (REPO, os.environ.get('PYTHONPATH')) if p))
+  first = subprocess.Popen(command, env=environment)
+  # Interrupt once the first run is done.
+  deadline = time.monotonic() + 300
+  while time.monotonic() < deadline and not (
+      logdir.exists() and any(sweep.is_done(logdir / d)
+                              for d in os.listdir(logdir))):
+    time.sleep(0.5)
+  first.send_signal(signal.SIGINT)
+  first.wait(timeout=120)
+  done_before = {d: os.path.getmtime(logdir / d / sweep.DONE_FILE)
+                 for d in os.listdir(logdir) if sweep.is_done(logdir / d)}
+  assert 1 <= len(done_before) < 4
+
+  subprocess.run(command, env=environment, check=True, timeout=600)
+  names = sorted(os.listdir(logdir))
+  assert len(names) == 4
+  assert all(sweep.is_done(logdir / name) for name in names)
+  for name, mtime in done_before.items():  # Not run again.
+    assert os.path.getmtime(logdir / name / sweep.DONE_FILE) == mtime
+  for name in names:
+    with open(logdir / name / sweep.DONE_FILE) as f:
+      assert json.load(f)['num_frames'] >= 3_000
