@@ -31,6 +31,48 @@ def train_records(logdir: str) -> pd.DataFrame:
   return frame.drop(columns='kind')
 
 
+def runs_in(directory: str) -> list:
+  """The run directories directly inside ``directory`` (a sweep's or a
+  population's), sorted by name."""
+  return sorted(os.path.join(directory, name) for name in os.listdir(directory)
+                if os.path.exists(os.path.join(directory, name,
+                                               rundir.METRICS_FILE)))
+
+
+def configs(logdirs: Sequence[str]) -> pd.DataFrame:
+  """One row per run: its name and every config field (a tidy table to
+  join results with)."""
+  rows = []
+  for logdir in logdirs:
+    config = rundir.read_config(logdir).to_dict()
+    rows.append(dict(run=os.path.basename(os.path.normpath(logdir)),
+                     **{k: v for k, v in config.items()
+                        if not isinstance(v, dict)}))
+  return pd.DataFrame(rows)
+
+
+def final_returns(logdirs: Sequence[str], last: int = 100) -> pd.DataFrame:
+  """Per run and level: the mean return of its last ``last`` training
+  episodes (``final_return``), the episodes and frames it had, and the
+  run's config fields."""
+  rows = []
+  for logdir in logdirs:
+    frame = episodes(logdir)
+    for level, group in frame.sort_values('frames').groupby('level'):
+      rows.append(dict(run=frame['run'].iloc[0], level=level,
+                       final_return=group['episode_return'].tail(last).mean(),
+                       episodes=len(group), frames=group['frames'].max()))
+  return pd.DataFrame(rows).merge(configs(logdirs), on='run')
+
+
+def top_k_mean(frame: pd.DataFrame, by: Sequence[str], k: int = 3,
+               value: str = 'final_return') -> pd.Series:
+  """Mean of the ``k`` largest ``value`` in each group of ``by``: Table 2's
+  score is the mean final return of the 3 best of 24 settings (facts §2)."""
+  return frame.groupby(list(by))[value].apply(
+      lambda values: values.nlargest(k).mean())
+
+
 def learning_curve(logdir: str, level: Optional[str] = None,
                    window: int = 100) -> pd.DataFrame:
   """frames, wall_time and the rolling mean return over ``window`` episodes

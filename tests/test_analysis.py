@@ -1,6 +1,7 @@
 """Run directories into pandas, and the learning-curve plot."""
 
 import numpy as np
+import pytest
 
 from impala_tf import analysis
 from impala_tf import rundir
@@ -33,3 +34,29 @@ def test_plot_writes_a_png(tmp_path):
   output = tmp_path / 'curves.png'
   analysis.plot_learning_curves([logdir], str(output), window=2)
   assert output.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_final_returns_and_top_k(tmp_path):
+  from impala_tf import config as config_lib  # pylint: disable=g-import-not-at-top
+  for index, (method, returns) in enumerate([
+      ('vtrace', [0, 1, 2, 10]), ('vtrace', [0, 0, 4, 6]),
+      ('vtrace', [1, 1, 1, 1]), ('vtrace', [0, 0, 0, 2]),
+      ('no_correction', [5, 5, 3, 3])]):
+    run = rundir.RunDirectory(str(tmp_path / f'run{index}'))
+    config = config_lib.base_config()
+    config.off_policy_correction = method
+    run.write_config(config)
+    for step, value in enumerate(returns):
+      run.log('episode', dict(frames=step * 100, level='catch',
+                              episode_return=float(value), episode_length=9))
+    run.close()
+  logdirs = analysis.runs_in(str(tmp_path))
+  assert len(logdirs) == 5
+  final = analysis.final_returns(logdirs, last=2)
+  by_run = final.set_index('run')['final_return']
+  assert by_run['run0'] == 6.0 and by_run['run1'] == 5.0
+  assert by_run['run3'] == 1.0
+  assert set(final['off_policy_correction']) == {'vtrace', 'no_correction'}
+  top = analysis.top_k_mean(final, ['off_policy_correction'], k=3)
+  assert top['vtrace'] == pytest.approx((6.0 + 5.0 + 1.0) / 3)
+  assert top['no_correction'] == 3.0
