@@ -253,6 +253,22 @@ PAPER_TABLE_3 = {
     'IMPALA, deep, PBT, 8 learners': 49.1,
 }
 
+# Table 2 (facts §2): mean final return of the 3 best of 24 settings, by
+# (off_policy_correction, replay) and level, in the caption's level order.
+TABLE_2_LEVELS = ('rooms_watermaze', 'rooms_keys_doors_puzzle',
+                  'lasertag_three_opponents_small',
+                  'explore_goal_locations_small', 'seekavoid_arena_01')
+PAPER_TABLE_2 = {
+    ('vtrace', False): (46.8, 32.9, 31.3, 229.2, 43.8),
+    ('one_step_is', False): (51.8, 35.9, 25.4, 215.8, 43.7),
+    ('epsilon_correction', False): (44.2, 27.3, 4.3, 107.7, 41.5),
+    ('no_correction', False): (40.3, 29.1, 5.0, 94.9, 16.1),
+    ('vtrace', True): (47.1, 35.8, 34.5, 250.8, 46.9),
+    ('one_step_is', True): (54.7, 34.4, 26.4, 204.8, 41.6),
+    ('epsilon_correction', True): (30.4, 30.2, 3.9, 101.5, 37.6),
+    ('no_correction', True): (35.0, 21.1, 2.8, 85.0, 11.2),
+}
+
 
 class DmlabSummary(NamedTuple):
   """Mean HNS (%) over the DMLab-30 test levels that have a score."""

@@ -51,9 +51,7 @@ INSTALL_HINT = (
 
 
 # Table 2's single tasks (facts §2): four are DMLab-30 levels, one is not.
-TABLE_2_LEVELS = ('rooms_watermaze', 'rooms_keys_doors_puzzle',
-                  'lasertag_three_opponents_small',
-                  'explore_goal_locations_small', 'seekavoid_arena_01')
+TABLE_2_LEVELS = scores.TABLE_2_LEVELS
 _STOCK_LEVELS = ('seekavoid_arena_01',)  # Shipped with DMLab, not in DMLab-30.
 
 

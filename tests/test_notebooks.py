@@ -1,0 +1,112 @@
+"""Every notebook in notebooks/ runs headless against run directories in the
+format the runtime writes (`impala_tf.rundir`), built here with known
+results so that the notebooks' numbers can be checked."""
+
+import json
+import os
+
+import nbclient
+import nbformat
+import pytest
+
+from impala_tf import config as config_lib
+from impala_tf import corrections
+from impala_tf import rundir
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOTEBOOKS = os.path.join(REPO, 'notebooks')
+
+
+def make_run(path, returns, level='catch', evaluation=None, **overrides):
+  """A run directory with these episode returns (one per 1,000 frames)."""
+  run = rundir.RunDirectory(str(path))
+  config = config_lib.base_config()
+  config.update(overrides)
+  run.write_config(config)
+  for i, value in enumerate(returns):
+    run.log('episode', dict(frames=(i + 1) * 1000, level=level,
+                            episode_return=float(value), episode_length=9))
+  run.close()
+  if evaluation is not None:
+    with open(os.path.join(str(path), rundir.EVALUATION_FILE), 'w') as f:
+      json.dump(dict(checkpoint='ckpt-1', levels={
+          name: dict(returns=[score], mean_return=score, episodes=1)
+          for name, score in evaluation.items()}), f)
+
+
+def execute(name, tmp_path, monkeypatch, **environment):
+  for key, value in environment.items():
+    monkeypatch.setenv(key, str(value))
+  monkeypatch.setenv('PYTHONPATH', os.pathsep.join(
+      p for p in (REPO, os.environ.get('PYTHONPATH')) if p))
+  monkeypatch.setenv('MPLBACKEND', 'Agg')
+  notebook = nbformat.read(os.path.join(NOTEBOOKS, name), as_version=4)
+  # Stored without outputs, so that diffs show code only.
+  assert all(not cell.get('outputs') for cell in notebook.cells
+             if cell.cell_type == 'code'), f'{name} is stored with outputs'
+  nbclient.NotebookClient(notebook, timeout=300, kernel_name='python3',
+                          resources={'metadata': {'path': str(tmp_path)}}
+                          ).execute()
+  return '\n'.join(
+      output.get('text', '') + json.dumps(output.get('data', {}))
+      for cell in notebook.cells if cell.cell_type == 'code'
+      for output in cell.outputs)
+
+
+def test_every_notebook_is_tested():
+  tested = {'learning_curves.ipynb', 'rho_c_sweep.ipynb', 'table2.ipynb',
+            'paper_tables.ipynb'}
+  assert set(n for n in os.listdir(NOTEBOOKS) if n.endswith('.ipynb')) == (
+      tested)
+
+
+def test_learning_curves(tmp_path, monkeypatch):
+  make_run(tmp_path / 'runs' / 'a', [0, 1, 2, 3])
+  make_run(tmp_path / 'runs' / 'b', [-1, -1])
+  text = execute('learning_curves.ipynb', tmp_path, monkeypatch,
+                 IMPALA_RUNS=tmp_path / 'runs')
+  assert '2 runs' in text
+
+
+def test_rho_c_sweep_finds_the_best_cell(tmp_path, monkeypatch):
+  sweep = tmp_path / 'sweep'
+  cells = [(0.5, 0.5, 0.2), (1.0, 1.0, 0.9), (1.0, 0.5, 0.7),
+           (None, None, 0.1), (None, 1.0, 0.3)]
+  for rho, c, value in cells:
+    for lambda_ in (1.0, 0.9):
+      make_run(sweep / f'{rho}_{c}_{lambda_}', [value] * 3,
+               clip_rho_threshold=rho, clip_c_threshold=c,
+               vtrace_lambda=lambda_)
+  text = execute('rho_c_sweep.ipynb', tmp_path, monkeypatch,
+                 IMPALA_RUNS=sweep)
+  assert 'best: ρ̄ = 1, c̄ = 1' in text
+  assert 'final return 0.900' in text
+
+
+def test_table2_beside_the_paper(tmp_path, monkeypatch):
+  level = tmp_path / 'table2' / 'rooms_watermaze'
+  for m, method in enumerate(corrections.CORRECTIONS):
+    for replay in (0.0, 0.5):
+      for setting in range(4):
+        # Settings 1-3 are the top 3: mean 10·m + 2.
+        make_run(level / f'{method}_{replay}_{setting}',
+                 [10 * m + setting], level='rooms_watermaze',
+                 off_policy_correction=method, replay_fraction=replay)
+  text = execute('table2.ipynb', tmp_path, monkeypatch,
+                 IMPALA_RUNS=tmp_path / 'table2')
+  assert '46.8' in text and '54.7' in text  # The paper's column is there.
+  assert '32.0' in text  # no_correction (m = 3): 30 + 2.
+
+
+def test_paper_tables(tmp_path, monkeypatch):
+  make_run(tmp_path / 'atari' / 'pong', [0], level='pong',
+           evaluation={'pong': 20.0})
+  make_run(tmp_path / 'atari' / 'breakout', [0], level='breakout',
+           evaluation={'breakout': 400.0})
+  make_run(tmp_path / 'dmlab' / 'dmlab30', [0], level='rooms_watermaze',
+           evaluation={'rooms_watermaze': 54.0})
+  text = execute('paper_tables.ipynb', tmp_path, monkeypatch,
+                 IMPALA_ATARI_RUNS=tmp_path / 'atari',
+                 IMPALA_DMLAB_RUNS=tmp_path / 'dmlab')
+  assert '| ours |' in text
+  assert 'missing' in text.lower()  # 55 games and 29 levels without runs.
