@@ -132,6 +132,17 @@ class ReplayBuffer:
       return [self._items[i] for i in indices]
 
 
+def distribute_batch(strategy: tf.distribute.Strategy,
+                     batch: Trajectory):
+  """A whole time-major batch (numpy) split evenly between the strategy's
+  replicas, as a per-replica value for ``strategy.run``; under
+  MultiWorkerMirroredStrategy each host takes the replicas it holds."""
+  share = batch.level_name.shape[0] // strategy.num_replicas_in_sync
+  return strategy.experimental_distribute_values_from_function(
+      lambda context: tree.map_structure(tf.constant, batch_slice(
+          batch, context.replica_id_in_sync_group * share, share)))
+
+
 def make_dataset(trajectory_queue: TrajectoryQueue,
                  batch_spec: Trajectory,
                  replay: Optional[ReplayBuffer] = None,

@@ -54,12 +54,7 @@ def main(task_index, ports, input_path, output_path):
   leaves = [inputs[f'batch_{i}'] for i in range(len(tree.flatten(whole)))]
   batch = tree.unflatten_as(whole, leaves)
 
-  def replica_batch(context):
-    return tree.map_structure(tf.constant, data.batch_slice(
-        batch, context.replica_id_in_sync_group * share, share))
-
-  distributed = strategy.experimental_distribute_values_from_function(
-      replica_batch)
+  distributed = data.distribute_batch(strategy, batch)
   for _ in range(2):  # Two updates: the optimiser state must agree too.
     stats = learner.train_step(distributed)
   np.savez(output_path,

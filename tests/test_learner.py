@@ -261,12 +261,7 @@ def test_mirrored_strategy_over_two_devices_gives_the_same_update():
                             mirrored_agent.trainable_variables):
     target.assign(source)
 
-  def replica_batch(context):
-    return tree.map_structure(tf.constant, data.batch_slice(
-        batch, context.replica_id_in_sync_group * half, half))
-
-  distributed = strategy.experimental_distribute_values_from_function(
-      replica_batch)
+  distributed = data.distribute_batch(strategy, batch)
   for _ in range(2):  # Two updates: the optimiser state must agree too.
     single_stats = learner.train_step(batch)
     mirrored_stats = mirrored.train_step(distributed)
