@@ -1,5 +1,6 @@
 """The whole single-machine runtime, as a user runs it."""
 
+import json
 import os
 import signal
 import subprocess
@@ -281,3 +282,37 @@ def test_short_runs_in_other_runtime_settings(tmp_path, overrides):
   if not config.dynamic_batching:
     assert records[-1]['inference_batch_size'] == 0.0  # No batcher.
   assert worker_pids(os.getpid()) == []
+
+
+@pytest.mark.slow
+def test_two_learner_hosts_train_together(tmp_path):
+  """MultiWorkerMirroredStrategy over two processes on 127.0.0.1, each with
+  its own actors: both count the same updates and frames; the chief writes
+  the run directory, the other host its own below it."""
+  import socket  # pylint: disable=g-import-not-at-top
+
+  def free_port():
+    with socket.socket() as s:
+      s.bind(('127.0.0.1', 0))
+      return s.getsockname()[1]
+
+  ports = f'{free_port()},{free_port()}'
+  environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
+      p for p in (REPO, os.environ.get('PYTHONPATH')) if p))
+  hosts = [subprocess.Popen(
+      [sys.executable, os.path.join(REPO, 'tests', 'multi_worker_training.py'),
+       str(i), ports, str(tmp_path)], env=environment, stdout=subprocess.PIPE,
+      text=True) for i in range(2)]
+  try:
+    outputs = [host.communicate(timeout=400)[0] for host in hosts]
+  finally:
+    for host in hosts:
+      host.kill()
+  assert [host.returncode for host in hosts] == [0, 0]
+  results = [json.loads(output.strip().splitlines()[-1]) for output in outputs]
+  assert results[0] == results[1]
+  assert results[0]['num_frames'] >= 4_000
+  assert os.path.exists(tmp_path / rundir.METRICS_FILE)
+  assert os.path.exists(tmp_path / 'worker_1' / rundir.METRICS_FILE)
+  # Each update used 8 trajectories of 20 steps, 4 from each host.
+  assert results[0]['num_frames'] == results[0]['num_updates'] * 8 * 20

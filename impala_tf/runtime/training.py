@@ -21,6 +21,7 @@ Running it again on the same ``logdir`` resumes from the last checkpoint.
 
 import collections
 import logging
+import os
 import signal
 import sys
 import threading
@@ -92,6 +93,19 @@ def make_strategy(config: ml_collections.ConfigDict) -> tf.distribute.Strategy:
     # The hosts and this process's place among them come from TF_CONFIG.
     return tf.distribute.MultiWorkerMirroredStrategy()
   return tf.distribute.get_strategy()
+
+
+def host_logdir(strategy: tf.distribute.Strategy, logdir: str) -> str:
+  """Where this host writes: ``logdir`` for the chief (or a single host);
+  under MultiWorkerMirroredStrategy, other hosts write their own logs and
+  checkpoints (every host must save, TF's rule) into ``logdir/worker_<i>``."""
+  resolver = getattr(strategy, 'cluster_resolver', None)
+  if (resolver is None or not resolver.cluster_spec().as_dict() or
+      (resolver.task_type == 'chief' or
+       (resolver.task_type == 'worker' and resolver.task_id == 0 and
+        'chief' not in resolver.cluster_spec().as_dict()))):
+    return logdir
+  return os.path.join(logdir, f'{resolver.task_type}_{resolver.task_id}')
 
 
 def level_of_environment(config: ml_collections.ConfigDict, index: int) -> str:
@@ -298,6 +312,7 @@ def train(config: ml_collections.ConfigDict,
   stop = stop or threading.Event()
   tf.random.set_seed(config.seed)
 
+  logdir = host_logdir(strategy, logdir)
   run = rundir_lib.RunDirectory(logdir)
   run.write_config(config)
   agent = make_agent(config, num_actions)
