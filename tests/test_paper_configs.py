@@ -6,10 +6,15 @@ import os
 import pytest
 
 from impala_tf import config as config_lib
+from impala_tf import sweep
 from impala_tf.envs import atari
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG_FILES = sorted(glob.glob(os.path.join(REPO, 'paper_configs', '*.py')))
+ALL_FILES = sorted(glob.glob(os.path.join(REPO, 'paper_configs', '*.py')))
+# Sweep files define get_sweep(); the others get_config().
+SWEEP_FILES = [p for p in ALL_FILES
+               if os.path.basename(p).startswith('sweep_')]
+CONFIG_FILES = [p for p in ALL_FILES if p not in SWEEP_FILES]
 
 
 load = config_lib.load_config_file
@@ -18,6 +23,14 @@ load = config_lib.load_config_file
 @pytest.mark.parametrize('path', CONFIG_FILES, ids=os.path.basename)
 def test_config_validates(path):
   config_lib.validate_config(load(path))
+
+
+@pytest.mark.parametrize('path', SWEEP_FILES, ids=os.path.basename)
+def test_every_run_of_a_sweep_validates(path):
+  runs = sweep.load_sweep(path)
+  assert runs.runs
+  for name in runs.runs:
+    config_lib.validate_config(sweep.run_config(runs, name))
 
 
 @pytest.mark.parametrize('name,torso', [('atari_expert_shallow', 'shallow'),
