@@ -88,6 +88,14 @@ def make_agent(config: ml_collections.ConfigDict,
 
 def make_strategy(config: ml_collections.ConfigDict) -> tf.distribute.Strategy:
   if config.strategy == 'mirrored':
+    devices = config.devices or [
+        d.name for d in tf.config.list_logical_devices('GPU')]
+    if devices and all('CPU' in d.upper() for d in devices):
+      # Replicas on CPU devices (tests, debugging): reduce on one device.
+      # The default collective ops key their instances per strategy, and a
+      # second strategy in the same process collides with the first's.
+      return tf.distribute.MirroredStrategy(
+          devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
     return tf.distribute.MirroredStrategy(config.devices)
   if config.strategy == 'multi_worker_mirrored':
     # The hosts and this process's place among them come from TF_CONFIG.
