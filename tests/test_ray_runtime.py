@@ -44,6 +44,13 @@ def wait_for(condition, timeout_s, what):
   raise AssertionError(f'timed out after {timeout_s} s waiting for {what}')
 
 
+def worker_names(prefix):
+  """Names of the live workers that start with ``prefix``."""
+  return [a['name'] for a in ray.util.list_named_actors(all_namespaces=True)
+          if a['namespace'] == ray_runtime.NAMESPACE and
+          a['name'].startswith(prefix)]
+
+
 def last_record(logdir):
   path = os.path.join(logdir, rundir.METRICS_FILE)
   if not os.path.exists(path):
@@ -82,7 +89,8 @@ def test_workers_on_both_nodes_feed_the_learner_and_survive_a_kill(
         lambda: (r := last_record(logdir)) and r['num_updates'] >= 20 and
         r['ray_nodes'] == 2 and r, 240, 'updates from workers on both nodes')
     # Kill one worker's process; Ray restarts it.
-    victim = ray.get_actor('actor_0', namespace=ray_runtime.NAMESPACE)
+    [name] = worker_names('actor_0_')
+    victim = ray.get_actor(name, namespace=ray_runtime.NAMESPACE)
     victim_pid = ray.get(victim.pid.remote())
     ray.kill(victim, no_restart=False)
     after = wait_for(
@@ -103,11 +111,5 @@ def test_workers_on_both_nodes_feed_the_learner_and_survive_a_kill(
   assert max(r['policy_lag'] for r in late) < 15
   assert after['ray_nodes'] == 2
 
-  def workers_gone():
-    try:
-      ray.get_actor('actor_0', namespace=ray_runtime.NAMESPACE)
-      return False
-    except ValueError:
-      return True
-
-  wait_for(workers_gone, 30, 'the learner to stop its workers')
+  wait_for(lambda: not worker_names('actor_'), 30,
+           'the learner to stop its workers')

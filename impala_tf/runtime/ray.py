@@ -25,6 +25,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from typing import Dict, List, NamedTuple, Tuple
 
 import ml_collections
@@ -129,9 +130,12 @@ class RayActors:
     self._progress = progress
     self._published: Tuple[int, ray.ObjectRef] = (-1, None)
     worker_class = ray.remote(ActorWorker)
+    # Named, so that operators (and tests) can find a worker; unique, so that
+    # several runs (a sweep, a population) can share one cluster.
+    run_token = uuid.uuid4().hex[:8]
     self.workers = [
         worker_class.options(
-            name=f'actor_{i}', namespace=NAMESPACE,
+            name=f'actor_{i}_{run_token}', namespace=NAMESPACE,
             num_cpus=config.ray_cpus_per_actor,
             max_restarts=-1, max_task_retries=0,
             scheduling_strategy='SPREAD').remote(
