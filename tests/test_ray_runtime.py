@@ -97,8 +97,15 @@ def test_workers_on_both_nodes_feed_the_learner_and_survive_a_kill(
         lambda: (r := last_record(logdir)) and r['worker_failures'] >= 1 and
         r['num_updates'] >= before['num_updates'] + 50 and r, 240,
         'training to go on after the kill')
-    # A new incarnation serves the same name.
-    assert ray.get(victim.pid.remote(), timeout=120) != victim_pid
+    # A new incarnation serves the same name (calls fail while it restarts).
+    def new_pid():
+      try:
+        pid = ray.get(victim.pid.remote(), timeout=30)
+      except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+        return None
+      return pid if pid != victim_pid else None
+
+    wait_for(new_pid, 120, 'the killed worker to come back')
   finally:
     stop.set()
     learner_thread.join(timeout=120)
