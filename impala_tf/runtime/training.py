@@ -107,12 +107,9 @@ def host_logdir(strategy: tf.distribute.Strategy, logdir: str) -> str:
   """Where this host writes: ``logdir`` for the chief (or a single host);
   under MultiWorkerMirroredStrategy, other hosts write their own logs and
   checkpoints (every host must save, TF's rule) into ``logdir/worker_<i>``."""
-  resolver = getattr(strategy, 'cluster_resolver', None)
-  if (resolver is None or not resolver.cluster_spec().as_dict() or
-      (resolver.task_type == 'chief' or
-       (resolver.task_type == 'worker' and resolver.task_id == 0 and
-        'chief' not in resolver.cluster_spec().as_dict()))):
+  if strategy.extended.should_checkpoint:
     return logdir
+  resolver = strategy.cluster_resolver
   return os.path.join(logdir, f'{resolver.task_type}_{resolver.task_id}')
 
 
