@@ -28,12 +28,20 @@ def load_config_file(path: str,
                      argument: Optional[str] = None) -> ml_collections.ConfigDict:
   """``get_config([argument])`` of a config file, as ``--config=path[:arg]``
   would load it on the command line."""
+  return call_file_function(path, 'get_config', argument)
+
+
+def call_file_function(path: str, function: str,
+                       argument: Optional[str] = None):
+  """Imports the Python file at ``path`` and returns ``function()``, or
+  ``function(argument)`` (config files' get_config, sweep files'
+  get_sweep)."""
   name = os.path.splitext(os.path.basename(path))[0]
   spec = importlib.util.spec_from_file_location(name, path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
-  return module.get_config() if argument is None else module.get_config(
-      argument)
+  call = getattr(module, function)
+  return call() if argument is None else call(argument)
 
 
 def learner_config() -> ml_collections.ConfigDict:

@@ -107,15 +107,10 @@ def run_sweep(sweep: Sweep, logdir: str, ray_address: Optional[str] = None,
 def load_sweep(path: str, argument: Optional[str] = None) -> Sweep:
   """``get_sweep([argument])`` of a sweep file (``path[:argument]``)."""
   # pylint: disable=g-import-not-at-top
-  import importlib.util
+  from impala_tf import config as config_lib
   if argument is None and ':' in path:
     path, argument = path.split(':', 1)
-  name = os.path.splitext(os.path.basename(path))[0]
-  spec = importlib.util.spec_from_file_location(name, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return (module.get_sweep() if argument is None else
-          module.get_sweep(argument))
+  return config_lib.call_file_function(path, 'get_sweep', argument)
 
 
 def main(argv):
