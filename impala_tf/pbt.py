@@ -101,15 +101,12 @@ def fitness(env: str, kind: str, returns: Mapping[str, Sequence[float]]
     raise ValueError(f'Unknown PBT fitness {kind!r}; use mean_capped_hns or '
                      'mean_episode_return')
   if env == 'dmlab':
-    normalised = [scores.dmlab30_hns(level, score) for level, score in
-                  means.items()]
-  elif env == 'atari':
-    normalised = [scores.atari_hns(level, score) for level, score in
-                  means.items()]
-  else:
-    raise ValueError(f'No human references for env {env!r}: set '
-                     "config.pbt.fitness='mean_episode_return'")
-  return float(np.mean([min(h, 100.0) for h in normalised])) / 100.0
+    return scores.dmlab30_summary(means).capped_mean / 100.0
+  if env == 'atari':
+    return float(np.mean([min(scores.atari_hns(game, score), 100.0)
+                          for game, score in means.items()])) / 100.0
+  raise ValueError(f'No human references for env {env!r}: set '
+                   "config.pbt.fitness='mean_episode_return'")
 
 
 class Population:
