@@ -34,8 +34,9 @@ import ray
 import tensorflow as tf
 
 from impala_tf.actor import Actor
+from impala_tf.data import QueueClosedError, trajectory_spec
 from impala_tf.learner import Learner, build_variables
-from impala_tf.data import trajectory_spec
+from impala_tf.runtime import training
 from impala_tf.runtime.env_process import Episode
 from impala_tf.types import Trajectory
 
@@ -75,7 +76,6 @@ class ActorWorker:
     # Several workers share a node's cores: one thread each for inference.
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from impala_tf.runtime import training  # pylint: disable=g-import-not-at-top
     config = ml_collections.ConfigDict(config)
     self._agent = training.make_agent(config, num_actions)
     build_variables(self._agent, trajectory_spec(
@@ -164,7 +164,6 @@ class RayActors:
 
   def _collect(self, stop: threading.Event) -> None:
     """Keeps one unroll in flight per worker and queues what comes back."""
-    from impala_tf.data import QueueClosedError  # pylint: disable=g-import-not-at-top
     pending = {w.unroll.remote(self._parameters()): i
                for i, w in enumerate(self.workers)}
     retry_at = {}  # Failed worker → when to ask it again.
