@@ -108,8 +108,10 @@ class Learner:
     return variables[name]
 
   def save_weights(self, path: str) -> str:
-    """Writes the agent's and the optimiser's variables (not the counters or
-    hyperparameters) to ``path``; returns the checkpoint's path."""
+    """Writes the agent's and the optimiser's variables to ``path`` (not the
+    counters, nor the learning rate, entropy cost and clipping norm; the
+    optimiser's ε comes with it, so a caller that copies weights sets its
+    hyperparameters after loading); returns the checkpoint's path."""
     return self._weights.write(path)
 
   def load_weights(self, path: str) -> None:
