@@ -72,6 +72,11 @@ def learner_config() -> ml_collections.ConfigDict:
       # Table 2's methods (facts §2): 'vtrace', 'one_step_is',
       # 'epsilon_correction' or 'no_correction'; see corrections.py.
       off_policy_correction='vtrace',
+      # Experience replay (facts §2, Table D.3), off by default: this share
+      # of each batch is drawn uniformly from a FIFO of the last
+      # replay_capacity trajectories (0.5 in Table 2's runs). Replayed steps
+      # are not new frames: the frame budget counts fresh ones only.
+      replay_fraction=0.0,
   ))
 
 
@@ -104,11 +109,7 @@ def base_config() -> ml_collections.ConfigDict:
       max_inference_batch_size=256,
       inference_timeout_ms=2.0,
       queue_capacity=64,  # Trajectories; a full queue blocks the actors.
-      # Experience replay (facts §2, Table D.3), off by default: this share
-      # of each batch is drawn uniformly from a FIFO of the last
-      # replay_capacity trajectories (0.5 and 10,000 in Table 2's runs).
-      replay_fraction=0.0,
-      replay_capacity=10_000,
+      replay_capacity=10_000,  # Trajectories (Table 2's runs: 10,000).
       # Where the actors run: 'local' (threads + worker processes on this
       # machine) or 'ray' (Ray actors on the cluster at ray_address; None
       # starts a Ray instance on this machine), each taking
@@ -225,7 +226,6 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
                 'max_inference_batch_size', 'queue_capacity'):
     check(field, positive_int, 'a positive integer')
   check('inference_timeout_ms', lambda x: x >= 0, 'non-negative')
-  check('replay_fraction', lambda x: 0 <= x < 1, 'in [0, 1)')
   check('replay_capacity', positive_int, 'a positive integer')
   check('strategy', lambda x: x in STRATEGIES, f'one of {STRATEGIES}')
   check('runtime', lambda x: x in RUNTIMES, f'one of {RUNTIMES}')
@@ -270,3 +270,4 @@ def validate_learner_config(config: ml_collections.ConfigDict) -> None:
   check('vtrace_lambda', lambda x: is_number(x) and 0 <= x <= 1, 'in [0, 1]')
   check('off_policy_correction', lambda x: x in corrections.CORRECTIONS,
         f'one of {corrections.CORRECTIONS}')
+  check('replay_fraction', lambda x: is_number(x) and 0 <= x < 1, 'in [0, 1)')

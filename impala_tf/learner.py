@@ -82,6 +82,15 @@ class Learner:
         entropy_cost=self.entropy_cost,
         max_grad_norm=self.max_grad_norm)
     self._weights = tf.train.Checkpoint(agent=agent, optimizer=self.optimizer)
+    # With replay, round(replay_fraction · B) trajectories of each batch of B
+    # were seen before (data.make_dataset); frames count only the others, so
+    # that the frame budget and the learning-rate schedule are in
+    # environment frames with or without replay. (The very first batch, from
+    # an empty buffer, is all fresh but counted the same.)
+    batch_size = (batch_spec.level_name.shape[0] *
+                  self._strategy.num_replicas_in_sync)
+    self._fresh_share = (
+        batch_size - round(config.replay_fraction * batch_size)) / batch_size
     self._train_step = tf.function(self._cross_replica_step)
 
   def hyperparameters(self, names) -> Dict[str, float]:
@@ -156,8 +165,9 @@ class Learner:
           gradients, self.max_grad_norm, use_norm=gradient_norm)
     self.optimizer.apply(gradients, learning_rate)
     num_steps = sums.pop('num_steps')
-    self.num_frames.assign_add(
-        tf.cast(num_steps, tf.int64) * self._config.num_action_repeats)
+    self.num_frames.assign_add(tf.cast(
+        tf.round(num_steps * self._fresh_share), tf.int64) *
+                               self._config.num_action_repeats)
     self.num_updates.assign_add(1)
 
     steps = tf.cast(num_steps, tf.float32)

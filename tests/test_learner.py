@@ -155,6 +155,20 @@ def test_counters_and_linear_learning_rate_schedule():
   assert int(stats['num_updates']) == 12
 
 
+def test_replayed_steps_are_not_counted_as_new_frames():
+  # Half of each batch of 4 is replayed (data.make_dataset): 2 × 5 × 4 = 40
+  # new frames an update, so the schedule runs over environment frames.
+  agent, learner = chain_learner(unroll_length=5, batch_size=4,
+                                 num_action_repeats=4,
+                                 total_environment_frames=800,
+                                 learning_rate=0.01, replay_fraction=0.5)
+  loop = OnPolicyLoop(agent, num_envs=4, unroll_length=5, learner=learner)
+  rates = [float(learner.train_step(loop.unroll())['learning_rate'])
+           for _ in range(3)]
+  np.testing.assert_allclose(rates, [0.01, 0.0095, 0.009], rtol=1e-6)
+  assert int(learner.num_frames.numpy()) == 3 * 40
+
+
 def test_zero_learning_rate_leaves_parameters_unchanged():
   agent, learner = chain_learner(unroll_length=5, batch_size=4,
                                  num_action_repeats=1,
