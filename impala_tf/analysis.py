@@ -32,11 +32,18 @@ def train_records(logdir: str) -> pd.DataFrame:
 
 
 def runs_in(directory: str) -> list:
-  """The run directories directly inside ``directory`` (a sweep's or a
-  population's), sorted by name."""
-  return sorted(os.path.join(directory, name) for name in os.listdir(directory)
-                if os.path.exists(os.path.join(directory, name,
-                                               rundir.METRICS_FILE)))
+  """The run directories below ``directory``, sorted by path: a sweep's or a
+  population's runs, and also sweeps repeated over seeds
+  (``directory/seed_0/<run>``, ...). A run's own subdirectories (a
+  multi-worker learner's ``worker_<i>/``) are part of that run, not runs."""
+  found = []
+  for name in sorted(os.listdir(directory)):
+    path = os.path.join(directory, name)
+    if os.path.exists(os.path.join(path, rundir.METRICS_FILE)):
+      found.append(path)
+    elif os.path.isdir(path):
+      found.extend(runs_in(path))
+  return found
 
 
 def configs(logdirs: Sequence[str]) -> pd.DataFrame:
@@ -53,16 +60,21 @@ def configs(logdirs: Sequence[str]) -> pd.DataFrame:
 
 def final_returns(logdirs: Sequence[str], last: int = 100) -> pd.DataFrame:
   """Per run and level: the mean return of its last ``last`` training
-  episodes (``final_return``), the episodes and frames it had, and the
-  run's config fields."""
+  episodes (``final_return``), the mean over all its training episodes
+  (``mean_return``, the area under its learning curve per episode), the
+  episodes and frames it had, its directory (``logdir``) and its config
+  fields. Runs of the same name (one sweep repeated over seeds) stay
+  separate rows; average them with a groupby."""
   rows = []
   for logdir in logdirs:
     frame = episodes(logdir)
+    config = configs([logdir]).iloc[0].to_dict()
     for level, group in frame.sort_values('frames').groupby('level'):
-      rows.append(dict(run=frame['run'].iloc[0], level=level,
+      rows.append(dict(config, level=level, logdir=logdir,
                        final_return=group['episode_return'].tail(last).mean(),
+                       mean_return=group['episode_return'].mean(),
                        episodes=len(group), frames=group['frames'].max()))
-  return pd.DataFrame(rows).merge(configs(logdirs), on='run')
+  return pd.DataFrame(rows)
 
 
 def top_k_mean(frame: pd.DataFrame, by: Sequence[str], k: int = 3,

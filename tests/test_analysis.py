@@ -1,5 +1,7 @@
 """Run directories into pandas, and the learning-curve plot."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -60,3 +62,29 @@ def test_final_returns_and_top_k(tmp_path):
   top = analysis.top_k_mean(final, ['off_policy_correction'], k=3)
   assert top['vtrace'] == pytest.approx((6.0 + 5.0 + 1.0) / 3)
   assert top['no_correction'] == 3.0
+
+
+def test_a_sweep_repeated_over_seeds_keeps_every_run(tmp_path):
+  from impala_tf import config as config_lib  # pylint: disable=g-import-not-at-top
+  for seed, returns in [(0, [0.0, 1.0]), (1, [2.0, 5.0])]:
+    run = rundir.RunDirectory(str(tmp_path / f'seed_{seed}' / 'vtrace'))
+    config = config_lib.base_config()
+    config.seed = seed
+    run.write_config(config)
+    for step, value in enumerate(returns):
+      run.log('episode', dict(frames=step * 100, level='catch',
+                              episode_return=value, episode_length=9))
+    run.close()
+  # A multi-worker run's worker directory is part of its run, not a run.
+  worker = rundir.RunDirectory(str(tmp_path / 'seed_1' / 'vtrace' / 'worker_1'))
+  worker.log('episode', dict(frames=0, level='catch', episode_return=9.0,
+                             episode_length=9))
+  worker.close()
+  logdirs = analysis.runs_in(str(tmp_path))
+  assert [os.path.relpath(d, tmp_path) for d in logdirs] == [
+      os.path.join('seed_0', 'vtrace'), os.path.join('seed_1', 'vtrace')]
+  final = analysis.final_returns(logdirs, last=1)
+  assert len(final) == 2
+  assert final.set_index('seed')['final_return'].to_dict() == {0: 1.0, 1: 5.0}
+  assert final.set_index('seed')['mean_return'].to_dict() == {0: 0.5, 1: 3.5}
+  assert final.groupby('run')['final_return'].mean()['vtrace'] == 3.0
