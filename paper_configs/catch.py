@@ -3,13 +3,16 @@
 Trains to a near-optimal return in a couple of minutes on 2 CPU cores:
 
   python -m impala_tf.train --config=paper_configs/catch.py --logdir=runs/catch
+
+The optional argument is the seed (``catch.py:1``), for repeated runs.
 """
 
 from impala_tf import config as config_lib
 
 
-def get_config():
+def get_config(seed: str = '0'):
   config = config_lib.base_config()
+  config.seed = int(seed)
   config.env = 'catch'
   config.levels = ('catch',)
   config.torso = 'mlp'  # A 10×5 frame is too small for the conv torsos.
