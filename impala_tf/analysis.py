@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 
 from absl import app
 from absl import flags
+import numpy as np
 import pandas as pd
 
 from impala_tf import rundir
@@ -96,6 +97,22 @@ def learning_curve(logdir: str, level: Optional[str] = None,
   frame['mean_return'] = frame['episode_return'].rolling(
       window, min_periods=1).mean()
   return frame[['frames', 'wall_time', 'level', 'mean_return']]
+
+
+def average_learning_curve(logdirs: Sequence[str], level: Optional[str] = None,
+                           window: int = 100,
+                           points: int = 100) -> pd.DataFrame:
+  """The mean over runs (seeds, or a method's best settings) of their
+  `learning_curve`s, each interpolated at ``points`` frame counts from the
+  first episode to the shortest run's last one: columns frames,
+  mean_return, and std_return across the runs."""
+  curves = [learning_curve(logdir, level, window) for logdir in logdirs]
+  frames = np.linspace(max(c['frames'].iloc[0] for c in curves),
+                       min(c['frames'].iloc[-1] for c in curves), points)
+  returns = np.stack([np.interp(frames, c['frames'], c['mean_return'])
+                      for c in curves])
+  return pd.DataFrame(dict(frames=frames, mean_return=returns.mean(axis=0),
+                           std_return=returns.std(axis=0)))
 
 
 def plot_learning_curves(logdirs: Sequence[str], output: str,

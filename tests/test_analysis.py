@@ -88,3 +88,18 @@ def test_a_sweep_repeated_over_seeds_keeps_every_run(tmp_path):
   assert final.set_index('seed')['final_return'].to_dict() == {0: 1.0, 1: 5.0}
   assert final.set_index('seed')['mean_return'].to_dict() == {0: 0.5, 1: 3.5}
   assert final.groupby('run')['final_return'].mean()['vtrace'] == 3.0
+
+
+def test_average_learning_curve_over_runs(tmp_path):
+  for name, values in [('a', [0.0, 2.0, 4.0]), ('b', [2.0, 2.0, 2.0, 2.0])]:
+    run = rundir.RunDirectory(str(tmp_path / name))
+    for step, value in enumerate(values):
+      run.log('episode', dict(frames=step * 100, level='catch',
+                              episode_return=value, episode_length=9))
+    run.close()
+  curve = analysis.average_learning_curve(
+      analysis.runs_in(str(tmp_path)), 'catch', window=1, points=5)
+  # Frames 0..200 (the shorter run's end); run a rises 0 → 4, b stays at 2.
+  np.testing.assert_allclose(curve['frames'], [0, 50, 100, 150, 200])
+  np.testing.assert_allclose(curve['mean_return'], [1, 1.5, 2, 2.5, 3])
+  np.testing.assert_allclose(curve['std_return'], [1, 0.5, 0, 0.5, 1])
