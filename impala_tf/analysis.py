@@ -17,19 +17,30 @@ import pandas as pd
 from impala_tf import rundir
 
 
+# The fields of every episode record, for a run that has none yet.
+EPISODE_COLUMNS = ['kind', 'frames', 'wall_time', 'level', 'episode_return',
+                   'episode_length']
+
+
 def episodes(logdir: str) -> pd.DataFrame:
   """One row per finished episode: frames, wall_time, level, episode_return,
   episode_length, and run (the directory's name)."""
-  frame = pd.DataFrame(rundir.read_metrics(logdir, 'episode'))
+  frame = _records(logdir, 'episode', EPISODE_COLUMNS)
   frame['run'] = os.path.basename(os.path.normpath(logdir))
   return frame.drop(columns='kind')
 
 
 def train_records(logdir: str) -> pd.DataFrame:
   """One row per logged learner interval (losses, fps, lag, ...)."""
-  frame = pd.DataFrame(rundir.read_metrics(logdir, 'train'))
+  frame = _records(logdir, 'train', ['kind', 'wall_time', 'frames'])
   frame['run'] = os.path.basename(os.path.normpath(logdir))
   return frame.drop(columns='kind')
+
+
+def _records(logdir: str, kind: str, columns: Sequence[str]) -> pd.DataFrame:
+  """The records of one kind; with ``columns`` when there are none yet."""
+  records = rundir.read_metrics(logdir, kind)
+  return pd.DataFrame(records) if records else pd.DataFrame(columns=columns)
 
 
 def runs_in(directory: str) -> list:

@@ -103,3 +103,16 @@ def test_average_learning_curve_over_runs(tmp_path):
   np.testing.assert_allclose(curve['frames'], [0, 50, 100, 150, 200])
   np.testing.assert_allclose(curve['mean_return'], [1, 1.5, 2, 2.5, 3])
   np.testing.assert_allclose(curve['std_return'], [1, 0.5, 0, 0.5, 1])
+
+
+def test_a_run_that_has_just_started_has_no_results_yet(tmp_path):
+  from impala_tf import config as config_lib  # pylint: disable=g-import-not-at-top
+  done = make_run(tmp_path / 'done')
+  started = rundir.RunDirectory(str(tmp_path / 'started'))
+  for run in (rundir.RunDirectory(done), started):
+    run.write_config(config_lib.base_config())
+    run.close()
+  assert analysis.episodes(str(tmp_path / 'started')).empty
+  assert analysis.train_records(str(tmp_path / 'started')).empty
+  final = analysis.final_returns([done, str(tmp_path / 'started')], last=2)
+  assert set(final['run']) == {'done'}
