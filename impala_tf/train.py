@@ -3,7 +3,9 @@
   python -m impala_tf.train --config=paper_configs/atari_expert_shallow.py:pong \
       --logdir=runs/pong [--config.learning_rate=3e-4 ...]
 
-Running it again with the same --logdir resumes from the last checkpoint.
+Running it again with the same --logdir resumes from the last checkpoint,
+with the checkpoint's learning rate, entropy cost, RMSProp epsilon and
+gradient-clipping norm (flags that change them are ignored, with a warning).
 Ctrl-C (or SIGTERM) checkpoints and stops.
 """
 

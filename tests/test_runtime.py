@@ -148,7 +148,7 @@ def test_training_survives_a_killed_worker_and_a_failing_actor(tmp_path,
 
 
 @pytest.mark.slow
-def test_resume_continues_frames_schedule_and_state_exactly(tmp_path):
+def test_resume_continues_frames_schedule_and_state_exactly(tmp_path, caplog):
   config = load_config('catch')
   config.total_environment_frames = 400_000
   config.log_interval_s = 0.5
@@ -191,9 +191,19 @@ def test_resume_continues_frames_schedule_and_state_exactly(tmp_path):
   assert restored == len(slots)
   assert not np.all(slots[0].numpy() == 1.0)  # Slots did move from 1.
 
+  # A learning rate asked for on resume is not used (the checkpoint's
+  # continues); the run says so and config.json records the rate in use.
+  changed = config.copy_and_resolve_references()
+  changed.learning_rate = config.learning_rate / 2
   stop = threading.Event()
   threading.Timer(8.0, stop.set).start()
-  second = training.train(config, logdir, stop=stop)
+  with caplog.at_level('WARNING'):
+    second = training.train(changed, logdir, stop=stop)
+  assert f'config.learning_rate={changed.learning_rate!r} is ignored' in (
+      caplog.text)
+  np.testing.assert_allclose(
+      rundir.read_config(logdir).learning_rate, config.learning_rate,
+      rtol=1e-6)
   records = rundir.read_metrics(logdir, 'train')
   resumed = [r for r in records if r['num_updates'] > first['num_updates']]
   assert resumed, 'the second run logged nothing'

@@ -21,6 +21,7 @@ Running it again on the same ``logdir`` resumes from the last checkpoint.
 
 import collections
 import logging
+import math
 import os
 import signal
 import sys
@@ -38,6 +39,7 @@ from impala_tf import config as config_lib
 from impala_tf import data
 from impala_tf import envs
 from impala_tf import networks
+from impala_tf import pbt
 from impala_tf import rundir as rundir_lib
 from impala_tf.actor import Actor
 from impala_tf.batching import DynamicBatcher
@@ -45,6 +47,29 @@ from impala_tf.learner import Learner
 from impala_tf.runtime.env_process import (Episode, EnvironmentGroup,
                                            make_env_fn)
 from impala_tf.data import trajectory_spec
+
+
+def _with_restored_hyperparameters(config: ml_collections.ConfigDict,
+                                   learner: Learner) -> ml_collections.ConfigDict:
+  """A copy of ``config`` with the evolvable hyperparameters the checkpoint
+  holds; warns about each one the config asked to change.
+
+  A resumed run continues with the checkpoint's learning rate, entropy cost,
+  RMSProp ε and clipping norm (PBT changes them during a run), so a flag that
+  sets one of them has no effect on resume. The copy goes to config.json, so
+  that it records the values that are in use.
+  """
+  config = config.copy_and_resolve_references()
+  for name in pbt.EVOLVABLE:
+    if config[name] is None:  # e.g. max_grad_norm=None: no clipping.
+      continue
+    restored = learner.hyperparameters([name])[name]
+    if not math.isclose(restored, config[name], rel_tol=1e-6):
+      logging.warning(
+          'config.%s=%r is ignored: the run resumes with the checkpoint\'s '
+          '%r (start a new logdir to change it)', name, config[name], restored)
+      config[name] = restored
+  return config
 
 
 def environment_specs(config: ml_collections.ConfigDict):
@@ -319,7 +344,6 @@ def train(config: ml_collections.ConfigDict,
 
   logdir = host_logdir(strategy, logdir)
   run = rundir_lib.RunDirectory(logdir)
-  run.write_config(config)
   agent = make_agent(config, num_actions)
   learner = Learner(
       agent, config,
@@ -333,6 +357,8 @@ def train(config: ml_collections.ConfigDict,
         checkpoints.latest_checkpoint).assert_existing_objects_matched()
     logging.info('resumed from %s at %d frames', checkpoints.latest_checkpoint,
                  int(learner.num_frames.numpy()))
+    config = _with_restored_hyperparameters(config, learner)
+  run.write_config(config)
 
   trajectory_queue = data.TrajectoryQueue(config.queue_capacity)
   # One stream of replica-sized batches per replica, all from the one queue:
