@@ -37,6 +37,23 @@ def train_records(logdir: str) -> pd.DataFrame:
   return frame.drop(columns='kind')
 
 
+def evaluations(logdirs: Sequence[str]) -> pd.DataFrame:
+  """One row per evaluation episode (`impala_tf.evaluate`): run, logdir,
+  checkpoint, level, episode (its index in the level) and episode_return.
+  A run without evaluation.json is an error that names it."""
+  rows = []
+  for logdir in logdirs:
+    evaluation = rundir.read_evaluation(logdir)
+    for level, result in evaluation['levels'].items():
+      for index, episode_return in enumerate(result['returns']):
+        rows.append(dict(run=os.path.basename(os.path.normpath(logdir)),
+                         logdir=logdir, checkpoint=evaluation['checkpoint'],
+                         level=level, episode=index,
+                         episode_return=episode_return))
+  return pd.DataFrame(rows, columns=['run', 'logdir', 'checkpoint', 'level',
+                                     'episode', 'episode_return'])
+
+
 def _records(logdir: str, kind: str, columns: Sequence[str]) -> pd.DataFrame:
   """The records of one kind; with ``columns`` when there are none yet."""
   records = rundir.read_metrics(logdir, kind)

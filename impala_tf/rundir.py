@@ -7,7 +7,10 @@
                                          episode_return, episode_length
     <logdir>/events.*         TensorBoard scalars (the "train" records)
     <logdir>/checkpoints/     tf.train.CheckpointManager checkpoints
-    <logdir>/evaluation.json  written by impala_tf.evaluate
+    <logdir>/evaluation.json  written by impala_tf.evaluate:
+                              {"checkpoint": name, "levels": {level:
+                               {"returns": [...], "mean_return": x,
+                                "episodes": n}}}
 """
 
 import json
@@ -86,6 +89,17 @@ def read_metrics(logdir: str, kind: str = None):
   with open(os.path.join(logdir, METRICS_FILE)) as f:
     records = [json.loads(line) for line in f if line.strip()]
   return [r for r in records if kind is None or r['kind'] == kind]
+
+
+def read_evaluation(logdir: str) -> Dict[str, Any]:
+  """evaluation.json (format above); a clear error if the run has none."""
+  path = os.path.join(logdir, EVALUATION_FILE)
+  if not os.path.exists(path):
+    raise FileNotFoundError(
+        f'{path} is missing: run python -m impala_tf.evaluate '
+        f'--logdir={logdir} first')
+  with open(path) as f:
+    return json.load(f)
 
 
 def _last_wall_time(path: str) -> float:

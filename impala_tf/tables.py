@@ -12,7 +12,6 @@ summary beside Table 4 or Table 3. Games or levels without an evaluated run
 are listed by name, not dropped silently.
 """
 
-import json
 import os
 from typing import Dict, Sequence, Tuple
 
@@ -31,14 +30,7 @@ def evaluated_scores(run_dirs: Sequence[str]) -> Dict[str, float]:
   """``{level: mean evaluation return}`` over runs; a level twice is an error."""
   results = {}
   for run_dir in run_dirs:
-    path = os.path.join(run_dir, rundir.EVALUATION_FILE)
-    if not os.path.exists(path):
-      raise FileNotFoundError(
-          f'{path} is missing: run python -m impala_tf.evaluate '
-          f'--logdir={run_dir} first')
-    with open(path) as f:
-      levels = json.load(f)['levels']
-    for level, result in levels.items():
+    for level, result in rundir.read_evaluation(run_dir)['levels'].items():
       if level in results:
         raise ValueError(f'level {level!r} is evaluated in more than one of '
                          f'the runs given')

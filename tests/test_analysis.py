@@ -1,5 +1,6 @@
 """Run directories into pandas, and the learning-curve plot."""
 
+import json
 import os
 
 import numpy as np
@@ -116,3 +117,19 @@ def test_a_run_that_has_just_started_has_no_results_yet(tmp_path):
   assert analysis.train_records(str(tmp_path / 'started')).empty
   final = analysis.final_returns([done, str(tmp_path / 'started')], last=2)
   assert set(final['run']) == {'done'}
+
+
+def test_evaluations_are_one_row_per_episode(tmp_path):
+  logdir = make_run(tmp_path / 'myrun')
+  with pytest.raises(FileNotFoundError, match='impala_tf.evaluate'):
+    analysis.evaluations([logdir])
+  with open(os.path.join(logdir, rundir.EVALUATION_FILE), 'w') as f:
+    json.dump({'checkpoint': 'ckpt-7', 'levels': {
+        'pong': {'returns': [20.0, 18.0], 'mean_return': 19.0, 'episodes': 2},
+        'breakout': {'returns': [3.0], 'mean_return': 3.0, 'episodes': 1}}},
+              f)
+  frame = analysis.evaluations([logdir])
+  assert len(frame) == 3 and set(frame['checkpoint']) == {'ckpt-7'}
+  means = frame.groupby('level')['episode_return'].mean()
+  assert means['pong'] == 19.0 and means['breakout'] == 3.0
+  assert frame[frame.level == 'pong']['episode'].tolist() == [0, 1]
