@@ -123,6 +123,12 @@ def base_config() -> ml_collections.ConfigDict:
       strategy='default',
       devices=config_dict.placeholder(tuple),
       seed=0,
+      # Stop (with a checkpoint) once this many frames are done, without
+      # touching the learning-rate schedule, which still runs over
+      # total_environment_frames: a fixed budget for controlled runs, or one
+      # part of a long run (resume later with a larger value). None: run to
+      # total_environment_frames.
+      stop_at_frames=config_dict.placeholder(int),
       checkpoint_interval_s=600.0,
       log_interval_s=10.0,
   ))
@@ -230,6 +236,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   check('strategy', lambda x: x in STRATEGIES, f'one of {STRATEGIES}')
   check('runtime', lambda x: x in RUNTIMES, f'one of {RUNTIMES}')
   check('ray_cpus_per_actor', lambda x: x >= 0, 'non-negative')
+  check('stop_at_frames', lambda x: x is None or positive_int(x),
+        'a positive integer, or None to run to total_environment_frames')
   check('checkpoint_interval_s', lambda x: x > 0, 'positive')
   check('log_interval_s', lambda x: x > 0, 'positive')
 

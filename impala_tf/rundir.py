@@ -5,6 +5,8 @@
                               "train": frames, wall_time, fps, losses, ...
                               "episode": frames, wall_time, level,
                                          episode_return, episode_length
+                              "start": frames, wall_time, command, commit
+                                       (one per start or resume)
     <logdir>/events.*         TensorBoard scalars (the "train" records)
     <logdir>/checkpoints/     tf.train.CheckpointManager checkpoints
     <logdir>/evaluation.json  written by impala_tf.evaluate:
@@ -15,9 +17,12 @@
 
 import json
 import os
+import shlex
+import subprocess
+import sys
 import threading
 import time
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Sequence
 
 import ml_collections
 import tensorflow as tf
@@ -73,6 +78,39 @@ class RunDirectory:
     with self._lock:
       self._metrics.close()
       self._summary_writer.close()
+
+
+def command_line(argv: Optional[Sequence[str]] = None) -> str:
+  """The command that started this process, as a user would type it:
+  ``python -m impala_tf.train --config=...`` (no interpreter or file path,
+  which name this machine)."""
+  argv = list(sys.argv if argv is None else argv)
+  program = argv[0] if argv else ''
+  package_dir = os.path.dirname(os.path.abspath(__file__))
+  if program.endswith('.py') and os.path.abspath(program).startswith(
+      package_dir + os.sep):
+    module = os.path.relpath(os.path.abspath(program)[:-3],
+                             os.path.dirname(package_dir))
+    head = ['python', '-m', module.replace(os.sep, '.')]
+  else:
+    head = ['python', os.path.basename(program)] if program else ['python']
+  return shlex.join(head + argv[1:])
+
+
+def source_commit() -> str:
+  """The git commit of the code this process runs, with ``-dirty`` when
+  tracked files differ from it; 'unknown' outside a git checkout."""
+  top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  git = lambda *args: subprocess.run(
+      ['git', '-C', top, *args], capture_output=True, text=True, timeout=10)
+  try:
+    head = git('rev-parse', 'HEAD')
+    if head.returncode != 0:
+      return 'unknown'
+    dirty = git('status', '--porcelain', '--untracked-files=no').stdout.strip()
+  except (OSError, subprocess.TimeoutExpired):
+    return 'unknown'
+  return head.stdout.strip() + ('-dirty' if dirty else '')
 
 
 def read_config(logdir: str) -> ml_collections.ConfigDict:

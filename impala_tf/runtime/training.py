@@ -359,6 +359,10 @@ def train(config: ml_collections.ConfigDict,
                  int(learner.num_frames.numpy()))
     config = _with_restored_hyperparameters(config, learner)
   run.write_config(config)
+  # What a curve exported from this run cites (python -m impala_tf.curves).
+  run.log('start', dict(frames=int(learner.num_frames.numpy()),
+                        command=rundir_lib.command_line(),
+                        commit=rundir_lib.source_commit()))
 
   trajectory_queue = data.TrajectoryQueue(config.queue_capacity)
   # One stream of replica-sized batches per replica, all from the one queue:
@@ -408,8 +412,11 @@ def _learner_loop(config, learner, batches, stop, run, checkpoints, progress,
   last_log = last_checkpoint = time.monotonic()
   last_log_frames = int(learner.num_frames.numpy())
   waiting = busy = 0.0
+  budget = config.total_environment_frames
+  if config.stop_at_frames is not None:
+    budget = min(budget, config.stop_at_frames)
   while not stop.is_set():
-    if learner.num_frames.numpy() >= config.total_environment_frames:
+    if learner.num_frames.numpy() >= budget:
       break
     start = time.monotonic()
     try:
