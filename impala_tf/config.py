@@ -19,6 +19,7 @@ from ml_collections import config_dict
 from impala_tf import corrections
 from impala_tf import envs
 from impala_tf import losses
+from impala_tf import optimizer
 
 STRATEGIES = ('default', 'mirrored', 'multi_worker_mirrored')
 RUNTIMES = ('local', 'ray')
@@ -55,6 +56,11 @@ def learner_config() -> ml_collections.ConfigDict:
       rmsprop_decay=0.99,  # [SA]; not in the paper.
       rmsprop_momentum=0.0,  # Tables D.3, G.1.
       rmsprop_epsilon=0.1,  # [SA] default.
+      # 'tf1': TF1's RMSProp, as the paper and [SA] ran it (mean square
+      # starts at 1, ε inside the root); 'torch': PyTorch's, as TorchBeast
+      # and other peers run it (mean square starts at 0, ε outside the
+      # root). See optimizer.py.
+      rmsprop_style='tf1',
       # Global-norm gradient clipping: 40 on Atari (Table G.1); none on DMLab
       # (None, or inf on the command line).
       max_grad_norm=config_dict.placeholder(float),
@@ -90,6 +96,11 @@ def base_config() -> ml_collections.ConfigDict:
       levels=('catch',),  # A tuple: overridable as --config.levels="('a','b')".
       # Atari: all 18 actions (multi-task agent) or the minimal set (experts).
       full_action_space=False,
+      # Atari: press FIRE after every game start and lost life, on games
+      # whose second action is FIRE (the DQN-era wrappers' FireResetEnv,
+      # which the original release's Atari port uses). Off: the paper does
+      # not mention it.
+      fire_reset=False,
       # DeepMind Lab: the psychlab datasets ('datasetPath') and a directory
       # to cache compiled levels in; None leaves them unset.
       dmlab_dataset_path=config_dict.placeholder(str),
@@ -98,6 +109,9 @@ def base_config() -> ml_collections.ConfigDict:
       torso='shallow',
       use_lstm=True,
       use_instruction=False,
+      # The one-hot last action beside the clipped last reward as core input
+      # (Fig. 3). The original release's Atari port feeds the reward only.
+      last_action_input=True,
       # Actors: each actor thread steps a group of environments that live in
       # one worker process.
       num_actors=4,
@@ -210,6 +224,7 @@ def pbt_config(evolved) -> ml_collections.ConfigDict:
 def env_options(config: ml_collections.ConfigDict) -> dict:
   """`envs.make`'s keyword arguments from a run config."""
   return dict(full_action_space=config.full_action_space,
+              fire_reset=config.fire_reset,
               dataset_path=config.dmlab_dataset_path,
               level_cache_dir=config.dmlab_level_cache_dir)
 
@@ -228,6 +243,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
       raise ValueError(f'config.levels: {error}') from None
   check('torso', lambda x: x in ('shallow', 'deep', 'mlp'),
         "one of 'shallow', 'deep', 'mlp'")
+  check('fire_reset', lambda x: not x or config.env == 'atari',
+        "False unless config.env='atari'")
   for field in ('num_actors', 'envs_per_actor', 'unroll_length', 'batch_size',
                 'max_inference_batch_size', 'queue_capacity'):
     check(field, positive_int, 'a positive integer')
@@ -262,6 +279,8 @@ def validate_learner_config(config: ml_collections.ConfigDict) -> None:
   check('rmsprop_decay', lambda x: is_number(x) and 0 <= x < 1, 'in [0, 1)')
   check('rmsprop_momentum', lambda x: is_number(x) and 0 <= x < 1, 'in [0, 1)')
   check('rmsprop_epsilon', positive, 'positive')
+  check('rmsprop_style', lambda x: x in optimizer.STYLES,
+        f'one of {optimizer.STYLES}')
   # inf, like None, means no clipping: the command line cannot say None.
   positive_or_off = lambda x: x is None or (isinstance(x, (int, float)) and
                                             x > 0)

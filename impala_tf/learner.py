@@ -58,7 +58,8 @@ class Learner:
           self._variables,
           decay=config.rmsprop_decay,
           momentum=config.rmsprop_momentum,
-          epsilon=config.rmsprop_epsilon)
+          epsilon=config.rmsprop_epsilon,
+          style=config.rmsprop_style)
       self.num_frames = tf.Variable(0, dtype=tf.int64, trainable=False,
                                     name='num_frames')
       self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False,

@@ -11,8 +11,9 @@
 * `InstructionEncoder`: DMLab's language channel: words hashed into 1000
   buckets, embedded in 20 dims, read by an LSTM of 64; its output at the last
   real word (zeros for an empty instruction).
-* `ImpalaAgent`: torso ⊕ clipped last reward ⊕ one-hot last action
-  (⊕ instruction) → LSTM 256 (reset inside the unroll wherever ``done`` is
+* `ImpalaAgent`: torso ⊕ clipped last reward ⊕ one-hot last action (the
+  paper's Fig. 3; the original release's Atari port leaves the action out,
+  ``last_action_input=False``) (⊕ instruction) → LSTM 256 (reset inside the unroll wherever ``done`` is
   set), or no LSTM for the feed-forward Atari agents (facts §4.2) → policy
   logits and baseline; the action is sampled from the logits.
 
@@ -182,6 +183,9 @@ class ImpalaAgent(snt.Module):
     use_lstm: LSTM core (DMLab) or feed-forward (Atari, facts §4.2).
     use_instruction: read ``(frame, instruction)`` observations (DMLab).
     lstm_size: units of the core LSTM (256 in the paper).
+    last_action_input: feed the one-hot last action to the core (Fig. 3);
+      False feeds the clipped last reward alone, as the original release's
+      Atari port does.
   """
 
   def __init__(self,
@@ -190,11 +194,13 @@ class ImpalaAgent(snt.Module):
                use_lstm: bool = True,
                use_instruction: bool = False,
                lstm_size: int = 256,
+               last_action_input: bool = True,
                name: str = 'impala_agent'):
     super().__init__(name=name)
     if num_actions < 1:
       raise ValueError(f'num_actions must be positive, got {num_actions}')
     self._num_actions = num_actions
+    self._last_action_input = last_action_input
     self._torso = make_torso(torso)
     self._instruction_encoder = (
         InstructionEncoder() if use_instruction else None)
@@ -246,11 +252,9 @@ class ImpalaAgent(snt.Module):
       frames, instructions = env_outputs.observation
     else:
       frames, instructions = env_outputs.observation, None
-    features = [
-        snt.BatchApply(self._torso)(frames),
-        reward[..., None],
-        tf.one_hot(prev_actions, self._num_actions),
-    ]
+    features = [snt.BatchApply(self._torso)(frames), reward[..., None]]
+    if self._last_action_input:
+      features.append(tf.one_hot(prev_actions, self._num_actions))
     if instructions is not None:
       features.append(snt.BatchApply(self._instruction_encoder)(instructions))
     core_input = tf.concat(features, axis=-1)

@@ -10,11 +10,20 @@ RMSProp, which differs from Keras' in two ways that matter early in training:
 Sonnet's RMSProp puts ε inside the root but starts ``ms`` at 0 and refuses
 MirroredStrategy, so this small module is our own. It updates variables in
 cross-replica context, which works under any `tf.distribute` strategy.
+
+``style='torch'`` gives PyTorch's RMSprop instead, which TorchBeast and
+other peers train with, for comparing against them (not the paper's):
+
+    ms  ← decay · ms + (1 − decay) · g²        ms starts at 0
+    mom ← momentum · mom + g / (√ms + ε)       ε outside the square root
+    θ   ← θ − lr · mom
 """
 
 from typing import Sequence
 
 import tensorflow as tf
+
+STYLES = ('tf1', 'torch')
 
 
 class RMSProp(tf.Module):
@@ -25,7 +34,9 @@ class RMSProp(tf.Module):
       at once (under the caller's strategy scope) so that checkpoints hold them.
     decay: the mean-square decay (0.99 in the original release, facts §6.2).
     momentum: 0 in the paper (Tables D.3, G.1).
-    epsilon: ε inside the square root; a variable so that PBT can evolve it.
+    epsilon: ε inside the square root ('tf1') or added to it ('torch'); a
+      variable so that PBT can evolve it.
+    style: 'tf1' (the paper's) or 'torch' (see the module docstring).
   """
 
   def __init__(self,
@@ -33,8 +44,13 @@ class RMSProp(tf.Module):
                decay: float = 0.99,
                momentum: float = 0.0,
                epsilon: float = 0.1,
+               style: str = 'tf1',
                name: str = 'rmsprop'):
     super().__init__(name=name)
+    if style not in STYLES:
+      raise ValueError(f'Unknown RMSProp style {style!r}; choose one of '
+                       f'{STYLES}')
+    self.style = style
     self._variables = list(variables)
     self.decay = decay
     self.momentum = momentum
@@ -42,7 +58,8 @@ class RMSProp(tf.Module):
                                name='epsilon')
     with tf.name_scope(name):
       self.mean_square = [
-          tf.Variable(tf.ones_like(v), trainable=False, name='ms')
+          tf.Variable(tf.ones_like(v) if style == 'tf1' else tf.zeros_like(v),
+                      trainable=False, name='ms')
           for v in self._variables
       ]
       self.moment = [
@@ -62,7 +79,13 @@ class RMSProp(tf.Module):
       lr = tf.cast(learning_rate, grad.dtype)
       epsilon = tf.cast(self.epsilon, grad.dtype)
       new_ms = self.decay * ms + (1.0 - self.decay) * tf.square(grad)
-      new_mom = self.momentum * mom + lr * grad * tf.math.rsqrt(new_ms + epsilon)
       ms.assign(new_ms)
-      mom.assign(new_mom)
-      var.assign_sub(new_mom)
+      if self.style == 'tf1':
+        new_mom = self.momentum * mom + lr * grad * tf.math.rsqrt(
+            new_ms + epsilon)
+        mom.assign(new_mom)
+        var.assign_sub(new_mom)
+      else:
+        new_mom = self.momentum * mom + grad / (tf.sqrt(new_ms) + epsilon)
+        mom.assign(new_mom)
+        var.assign_sub(lr * new_mom)

@@ -70,6 +70,39 @@ def test_a_lost_life_ends_the_training_episode_but_not_the_game():
   assert env.unwrapped.ale.getEpisodeFrameNumber() == frame_number
 
 
+def test_fire_reset_presses_fire_then_right_after_the_no_op_start():
+  """FireReset's reset is the plain reset followed by actions 1 (FIRE) and
+  2, as the original release's Atari wrappers do it; same seed, same
+  frames."""
+  fired = atari.make_atari('breakout', fire_reset=True)
+  plain = atari.make_atari('breakout')
+  assert isinstance(fired, atari.FireReset)
+  observation, _ = fired.reset(seed=3)
+  expected, _ = plain.reset(seed=3)
+  for action in (1, 2):
+    expected, *_ = plain.step(action)
+  np.testing.assert_array_equal(observation, expected)
+  for _ in range(30):
+    np.testing.assert_array_equal(fired.step(0)[0], plain.step(0)[0])
+
+
+def test_fire_reset_presses_fire_after_a_lost_life():
+  env = atari.make_atari('breakout', fire_reset=True)
+  ended, info, _ = play_until_life_lost(env, seed=1)
+  assert ended and not info['game_over']
+  frame_number = env.unwrapped.ale.getEpisodeFrameNumber()
+  env.reset()  # Same game, two agent steps (FIRE, 2) of 4 frames later.
+  assert env.unwrapped.ale.getEpisodeFrameNumber() == frame_number + 8
+  assert env.unwrapped.ale.lives() == 4
+
+
+def test_fire_reset_leaves_games_without_fire_alone():
+  assert not atari.has_fire_action(atari.make_atari('ms_pacman'))
+  assert not isinstance(atari.make_atari('ms_pacman', fire_reset=True),
+                        atari.FireReset)
+  assert atari.has_fire_action(atari.make_atari('pong'))
+
+
 def test_evaluation_plays_whole_games():
   env = atari.make_atari('breakout', training=False)
   ended, _, _ = play_until_life_lost(env, seed=1)

@@ -225,12 +225,25 @@ def test_gradient_clipping_bounds_the_update():
     ('max_grad_norm', -40.0),
     ('num_action_repeats', 0),
     ('off_policy_correction', 'retrace'),
+    ('rmsprop_style', 'keras'),
 ])
 def test_bad_config_values_are_named_before_anything_is_built(field, value):
   config = config_lib.learner_config()
   config[field] = value
   with pytest.raises(ValueError, match=f'config.{field}='):
     config_lib.validate_learner_config(config)
+
+
+@pytest.mark.parametrize('field,value,message', [
+    ('stop_at_frames', 0, 'a positive integer, or None'),
+    ('fire_reset', True, "False unless config.env='atari'"),
+])
+def test_bad_run_config_values_are_named(field, value, message):
+  config = config_lib.base_config()  # Catch.
+  config[field] = value
+  with pytest.raises(ValueError, match=f'config.{field}={value!r}: must be '
+                     f'{message}'):
+    config_lib.validate_config(config)
 
 
 def test_none_thresholds_are_valid():

@@ -116,3 +116,33 @@ def test_rmsprop_skips_missing_gradients_and_checks_lengths():
   assert a.numpy()[0] == 1.0 and b.numpy()[0] != 2.0
   with pytest.raises(ValueError, match='1 gradients for 2 variables'):
     opt.apply([tf.constant([1.0])], 0.1)
+
+
+def test_torch_style_rmsprop_by_hand():
+  """PyTorch's RMSprop: ms starts at 0, ε outside the root, lr outside the
+  momentum buffer."""
+  var = tf.Variable([1.0, -2.0], dtype=tf.float32)
+  opt = RMSProp([var], decay=0.9, momentum=0.5, epsilon=0.01, style='torch')
+  lr = 0.1
+  theta, ms, buf = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2)
+  for g in (np.array([0.5, -1.0]), np.array([-0.2, 3.0]), np.array([1.0, 0])):
+    opt.apply([tf.constant(g, tf.float32)], lr)
+    ms = 0.9 * ms + 0.1 * g**2
+    buf = 0.5 * buf + g / (np.sqrt(ms) + 0.01)
+    theta = theta - lr * buf
+    np.testing.assert_allclose(var.numpy(), theta, rtol=1e-5)
+  # The first step: TF1's is damped by ms starting at 1, PyTorch's is not.
+  moved = {}
+  for style in ('tf1', 'torch'):
+    var = tf.Variable([0.0])
+    RMSProp([var], decay=0.99, epsilon=0.01, style=style).apply(
+        [tf.constant([0.05])], 0.01)
+    moved[style] = -var.numpy()[0]
+  np.testing.assert_allclose(moved['tf1'], 0.01 * 0.05 / math.sqrt(
+      0.99 + 0.01 * 0.05**2 + 0.01), rtol=1e-5)
+  assert moved['torch'] > 10 * moved['tf1']
+
+
+def test_unknown_rmsprop_style_is_named():
+  with pytest.raises(ValueError, match="'keras'"):
+    RMSProp([tf.Variable([1.0])], style='keras')

@@ -68,6 +68,21 @@ def test_atari_feed_forward_agent_has_no_state():
   assert np.all((outputs.action.numpy() >= 0) & (outputs.action.numpy() < 6))
 
 
+@pytest.mark.parametrize('last_action_input', [True, False])
+def test_last_action_input_is_optional(last_action_input):
+  """The original release's Atari port feeds no last action: then the
+  outputs cannot depend on it, and the core input is num_actions smaller."""
+  agent = networks.ImpalaAgent(6, torso='shallow', use_lstm=False,
+                               last_action_input=last_action_input)
+  env_outputs = make_env_outputs(np.random.default_rng(0), 2, 3, (84, 84, 4))
+  logits = [agent.unroll(tf.fill([2, 3], action), env_outputs, ())[0]
+            .policy_logits.numpy() for action in (0, 5)]
+  assert np.allclose(logits[0], logits[1]) == (not last_action_input)
+  head = [v for v in agent.trainable_variables
+          if 'policy_logits' in v.name and len(v.shape) == 2][0]
+  assert head.shape[0] == 256 + 1 + (6 if last_action_input else 0)
+
+
 @pytest.mark.parametrize('torso,use_instruction', [
     ('shallow', True),
     ('deep', False),

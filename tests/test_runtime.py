@@ -84,6 +84,32 @@ def test_catch_learns_end_to_end_and_evaluates(tmp_path):
 
 
 @pytest.mark.slow
+def test_stop_at_frames_stops_early_and_keeps_the_schedule(tmp_path):
+  """A fixed budget for a controlled run: training stops once the frames
+  reach stop_at_frames, while the learning rate still anneals over
+  total_environment_frames; the run records its command and commit, and
+  resuming with a larger budget goes on from there."""
+  config = load_config('catch')
+  config.log_interval_s = 0.5
+  frames_per_update = config.unroll_length * config.batch_size
+  config.stop_at_frames = 20 * frames_per_update
+  logdir = str(tmp_path)
+  stats = training.train(config, logdir)
+  assert stats['num_frames'] == config.stop_at_frames
+  expected_lr = config.learning_rate * (
+      1 - (config.stop_at_frames - frames_per_update) /
+      config.total_environment_frames)
+  assert stats['learning_rate'] == pytest.approx(expected_lr, rel=1e-5)
+  config.stop_at_frames = 30 * frames_per_update
+  stats = training.train(config, logdir)
+  assert stats['num_frames'] == config.stop_at_frames
+  starts = rundir.read_metrics(logdir, 'start')
+  assert [s['frames'] for s in starts] == [0, 20 * frames_per_update]
+  assert all(s['commit'] for s in starts)
+  assert worker_pids(os.getpid()) == []
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize('use_lstm', [True, False])
 def test_memory_task_needs_the_lstm(tmp_path, use_lstm):
   config = load_config('memory')

@@ -17,6 +17,7 @@ ENVIRONMENTS = ('catch', 'memory', 'atari', 'dmlab')
 
 def make(env_name: str, level: str, training: bool = True,
          full_action_space: bool = False,
+         fire_reset: bool = False,
          dataset_path: Optional[str] = None,
          level_cache_dir: Optional[str] = None) -> gym.Env:
   """Creates ``level`` of ``env_name`` (e.g. 'atari', 'pong').
@@ -28,6 +29,8 @@ def make(env_name: str, level: str, training: bool = True,
       training episode only).
     full_action_space: Atari only: all 18 actions instead of the game's
       minimal set (the multi-task agent, App. G).
+    fire_reset: Atari only: press FIRE at every game start and lost life
+      (`atari.FireReset`).
     dataset_path: DMLab only: where the psychlab datasets are.
     level_cache_dir: DMLab only: a directory to cache compiled levels in.
   """
@@ -44,7 +47,8 @@ def make(env_name: str, level: str, training: bool = True,
                        level_cache_dir=level_cache_dir)
   from impala_tf.envs import atari  # pylint: disable=g-import-not-at-top
   return atari.make_atari(level, training=training,
-                          full_action_space=full_action_space)
+                          full_action_space=full_action_space,
+                          fire_reset=fire_reset)
 
 
 def check_level(env_name: str, level: str) -> None:

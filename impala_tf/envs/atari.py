@@ -70,10 +70,35 @@ class EpisodicLife(gym.Wrapper):
     return observation, reward, terminated or life_lost, truncated, info
 
 
+class FireReset(gym.Wrapper):
+  """Presses FIRE, then the next action (2), at every reset: a game start,
+  and in training a lost life. The DQN-era wrappers' ``FireResetEnv``, which
+  the original release's Atari port applies; games that wait for FIRE to
+  serve or launch (Breakout) then never sit idle. The steps it takes are
+  not the agent's: their rewards are dropped, as the original's are.
+  """
+
+  def reset(self, **kwargs):
+    self.env.reset(**kwargs)
+    observation = None
+    for action in (1, 2):
+      observation, _, terminated, truncated, _ = self.env.step(action)
+      if terminated or truncated:
+        observation, _ = self.env.reset()
+    return observation, {}
+
+
+def has_fire_action(env: gym.Env) -> bool:
+  """Whether the game's second action is FIRE (FireReset applies)."""
+  meanings = env.unwrapped.get_action_meanings()
+  return len(meanings) >= 3 and meanings[1] == 'FIRE'
+
+
 def make_atari(game: str,
                training: bool = True,
                full_action_space: bool = False,
-               noop_max: int = 30) -> gym.Env:
+               noop_max: int = 30,
+               fire_reset: bool = False) -> gym.Env:
   """One Atari game with the paper's preprocessing.
 
   Args:
@@ -84,6 +109,8 @@ def make_atari(game: str,
       game's minimal set (experts); App. G.
     noop_max: up to this many random no-ops at each game start (1–30 in
       the paper's evaluation, §5.3.2).
+    fire_reset: wrap in `FireReset` on games with a FIRE action (the
+      original release's Atari port; not in the paper).
 
   Returns:
     A `gym.Env` with uint8 observations ``[84, 84, 4]``.
@@ -105,4 +132,6 @@ def make_atari(game: str,
       gym.spaces.Box(0, 255, (84, 84, 4), np.uint8))
   if training:
     env = EpisodicLife(env)
+  if fire_reset and has_fire_action(env):
+    env = FireReset(env)
   return env

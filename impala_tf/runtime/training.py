@@ -108,7 +108,8 @@ def make_agent(config: ml_collections.ConfigDict,
       num_actions,
       torso=config.torso,
       use_lstm=config.use_lstm,
-      use_instruction=config.use_instruction)
+      use_instruction=config.use_instruction,
+      last_action_input=config.last_action_input)
 
 
 def make_strategy(config: ml_collections.ConfigDict) -> tf.distribute.Strategy:

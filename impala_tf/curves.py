@@ -1,0 +1,244 @@
+"""Learning curves as data: run directory → CSV → figures and milestones.
+
+Every learning result that REPRODUCE.md reports is published as a compact CSV
+under ``reproduce/curves/``, so that a reader can re-plot it or hold it
+against their own run without rerunning ours. The figures and the milestone
+tables of REPRODUCE.md are drawn from those CSVs by this module:
+
+  python -m impala_tf.curves export --logdir=runs/pong \\
+      --output=reproduce/curves/pong.csv
+  python -m impala_tf.curves plot --curves=reproduce/curves/pong.csv \\
+      --reference=pong_release --output=reproduce/pong.png
+  python -m impala_tf.curves milestones --curves=reproduce/curves/pong.csv \\
+      --thresholds=-15,0,18
+
+A curve CSV starts with comment lines (``# key: value``): for each part of
+the run (each start or resume) the command and the commit it ran at, then
+the episode window; then a header row and one row per learner log line:
+
+  frames         environment frames when the line was logged
+  mean_return    mean return of the last ``window`` scored episodes that had
+                 ended by then (whole games on Atari); empty before the first
+  episodes       scored episodes ended by then
+  entropy, policy_lag, learning_rate, gradient_norm, fps, num_updates,
+  wall_time      the learner's log line (wall_time in s across resumes)
+"""
+
+import os
+import shlex
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from absl import app
+from absl import flags
+import numpy as np
+import pandas as pd
+
+from impala_tf import rundir
+
+COLUMNS = ('frames', 'mean_return', 'episodes', 'entropy', 'policy_lag',
+           'learning_rate', 'gradient_norm', 'fps', 'num_updates', 'wall_time')
+
+# Published points of other implementations, drawn as markers on a figure.
+# The original release (its `gym` branch: Table G.1, the deep torso, 48
+# actors) on Pong, read off the "tfimpala" curve that TorchBeast's README
+# plots beside its own: a mean return of +18 at about 10 M frames and about
+# +20 at about 20 M (docs/paper.md, "Atari reference curve"). Approximate:
+# read from a figure, not from data.
+REFERENCES: Dict[str, Tuple[str, Sequence[Tuple[float, float]]]] = {
+    'pong_release': ('original release, deep, Table G.1 (approx.)',
+                     ((10e6, 18.0), (20e6, 20.0))),
+}
+
+
+def curve_from_run(logdir: str, window: int = 50,
+                   level: Optional[str] = None) -> pd.DataFrame:
+  """The curve of one run directory: one row per "train" record (`COLUMNS`).
+
+  Args:
+    logdir: a run directory (`impala_tf.rundir`).
+    window: episodes in the running mean.
+    level: only this level's episodes; all of them if None.
+  """
+  records = rundir.read_metrics(logdir)
+  train = [r for r in records if r['kind'] == 'train']
+  if not train:
+    raise ValueError(f'{logdir} has no learner log lines ("train" records in '
+                     f'{rundir.METRICS_FILE}) yet')
+  episodes = sorted(
+      (r['frames'], r['episode_return']) for r in records
+      if r['kind'] == 'episode' and (level is None or r['level'] == level))
+  episode_frames = np.array([f for f, _ in episodes], np.int64)
+  returns = np.array([g for _, g in episodes], np.float64)
+  rows = []
+  for record in sorted(train, key=lambda r: r['frames']):
+    ended = int(np.searchsorted(episode_frames, record['frames'], 'right'))
+    recent = returns[max(0, ended - window):ended]
+    row = {column: record.get(column) for column in COLUMNS}
+    row['mean_return'] = float(recent.mean()) if len(recent) else np.nan
+    row['episodes'] = ended
+    rows.append(row)
+  return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def run_parts(logdir: str) -> List[Dict[str, object]]:
+  """The "start" records of a run: frames, command and commit of each part.
+
+  An absolute ``--logdir`` in a command is shown as ``runs/<name>``: where a
+  run lived on its machine says nothing to a reader and names that machine.
+  """
+  return [dict(frames=r['frames'], command=_portable(r['command']),
+               commit=r['commit'])
+          for r in rundir.read_metrics(logdir, 'start')]
+
+
+def _portable(command: str) -> str:
+  words = shlex.split(command)
+  for i, word in enumerate(words):
+    flag, _, value = word.partition('=')
+    if flag == '--logdir' and os.path.isabs(value):
+      words[i] = f'--logdir=runs/{os.path.basename(os.path.normpath(value))}'
+  return shlex.join(words)
+
+
+def export(logdir: str, output: str, window: int = 50,
+           level: Optional[str] = None) -> pd.DataFrame:
+  """Writes ``logdir``'s curve as a CSV with its provenance; returns it.
+
+  A run without "start" records (written before runs recorded them) is an
+  error: a published curve must say what produced it.
+  """
+  parts = run_parts(logdir)
+  if not parts:
+    raise ValueError(f'{logdir} records no command or commit ("start" '
+                     'records); it predates them, so its curve cannot be '
+                     'published with its provenance')
+  curve = curve_from_run(logdir, window, level)
+  os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+  with open(output, 'w') as f:
+    f.write(f'# run: {os.path.basename(os.path.normpath(logdir))}\n')
+    for part in parts:
+      f.write(f'# part_from_frames: {part["frames"]}\n')
+      f.write(f'# command: {part["command"]}\n')
+      f.write(f'# commit: {part["commit"]}\n')
+    f.write(f'# window: {window} episodes'
+            f'{"" if level is None else f" of {level}"}\n')
+    curve.to_csv(f, index=False, float_format='%.6g')
+  return curve
+
+
+def read_curve(path: str) -> pd.DataFrame:
+  """A curve CSV as written by `export` (comment lines skipped)."""
+  return pd.read_csv(path, comment='#')
+
+
+def read_header(path: str) -> List[Tuple[str, str]]:
+  """The ``# key: value`` lines of a curve CSV, in order."""
+  header = []
+  with open(path) as f:
+    for line in f:
+      if not line.startswith('#'):
+        break
+      key, _, value = line[1:].strip().partition(':')
+      header.append((key.strip(), value.strip()))
+  return header
+
+
+def first_frames_at(curve: pd.DataFrame, threshold: float) -> Optional[float]:
+  """The first logged frame count at which mean_return ≥ threshold; None if
+  the curve never gets there."""
+  reached = curve[curve['mean_return'] >= threshold]
+  return float(reached['frames'].iloc[0]) if len(reached) else None
+
+
+def milestones(paths: Sequence[str],
+               thresholds: Sequence[float]) -> pd.DataFrame:
+  """One row per curve: its name, last frames, last mean return, and the
+  frames at which it first reached each threshold (NaN: not reached)."""
+  rows = []
+  for path in paths:
+    curve = read_curve(path)
+    row = dict(curve=os.path.splitext(os.path.basename(path))[0],
+               frames=float(curve['frames'].iloc[-1]),
+               last_mean_return=float(curve['mean_return'].iloc[-1]))
+    for threshold in thresholds:
+      reached = first_frames_at(curve, threshold)
+      row[f'frames_to_{threshold:+g}'] = np.nan if reached is None else reached
+    rows.append(row)
+  return pd.DataFrame(rows)
+
+
+def plot(paths: Sequence[str], output: str,
+         references: Sequence[str] = ()) -> None:
+  """Mean return against frames for each curve CSV, with the published
+  points of ``references`` (keys of `REFERENCES`) as markers."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  figure, axis = plt.subplots(figsize=(8, 4.5))
+  window = None
+  for path in paths:
+    curve = read_curve(path)
+    header = dict(read_header(path))
+    window = header.get('window', window)
+    axis.plot(curve['frames'] / 1e6, curve['mean_return'],
+              label=os.path.splitext(os.path.basename(path))[0])
+  for name in references:
+    if name not in REFERENCES:
+      raise ValueError(f'Unknown reference {name!r}; choose from '
+                       f'{sorted(REFERENCES)}')
+    label, points = REFERENCES[name]
+    frames, returns = zip(*points)
+    axis.plot(np.array(frames) / 1e6, returns, 'k*', markersize=12,
+              label=label)
+  axis.set_xlabel('environment frames (millions)')
+  axis.set_ylabel(f'mean episode return ({window or "running mean"})')
+  axis.grid(alpha=0.3)
+  axis.legend(fontsize=8)
+  figure.tight_layout()
+  figure.savefig(output, dpi=100)
+  plt.close(figure)
+
+
+def _format_frames(value: float) -> str:
+  return '—' if np.isnan(value) else f'{value / 1e6:.1f} M'
+
+
+def main(argv):
+  if len(argv) != 2 or argv[1] not in ('export', 'plot', 'milestones'):
+    raise app.UsageError('usage: python -m impala_tf.curves '
+                         'export|plot|milestones [flags]')
+  args = flags.FLAGS
+  command = argv[1]
+  if command == 'export':
+    if not args.logdir or not args.output:
+      raise app.UsageError('export needs --logdir and --output')
+    curve = export(args.logdir, args.output, args.window, args.level)
+    print(f'wrote {args.output}: {len(curve)} rows')
+    return
+  if not args.curves:
+    raise app.UsageError(f'{command} needs --curves=a.csv,b.csv,...')
+  if command == 'plot':
+    if not args.output:
+      raise app.UsageError('plot needs --output')
+    plot(args.curves, args.output, args.reference)
+    print(f'wrote {args.output}')
+    return
+  table = milestones(args.curves, [float(t) for t in args.thresholds])
+  for column in table.columns:
+    if column.startswith('frames'):
+      table[column] = table[column].map(_format_frames)
+  print(table.to_markdown(index=False, floatfmt='+.1f'))
+
+
+if __name__ == '__main__':
+  # Flags live here, not at import: library modules must not claim names.
+  flags.DEFINE_string('logdir', None, 'export: the run directory.')
+  flags.DEFINE_string('output', None, 'export: the CSV; plot: the PNG.')
+  flags.DEFINE_integer('window', 50, 'export: episodes in the running mean.')
+  flags.DEFINE_string('level', None, 'export: only this level (default all).')
+  flags.DEFINE_list('curves', [], 'plot, milestones: curve CSVs.')
+  flags.DEFINE_list('reference', [], 'plot: published points to draw, '
+                    f'from {sorted(REFERENCES)}.')
+  flags.DEFINE_list('thresholds', ['-15', '0', '18'],
+                    'milestones: returns to report the first frames of.')
+  app.run(main)

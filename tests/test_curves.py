@@ -1,0 +1,97 @@
+"""Learning curves as data: export, provenance, milestones and figures."""
+
+import numpy as np
+import pytest
+
+from impala_tf import curves
+from impala_tf import rundir
+
+
+def make_run(path, with_start=True):
+  run = rundir.RunDirectory(str(path))
+  if with_start:
+    run.log('start', dict(frames=0, commit='abc123',
+                          command=f'python -m impala_tf.train --logdir={path}'))
+  returns = [-21.0, -19.0, -15.0, -5.0, 3.0, 19.0]
+  for i, value in enumerate(returns):
+    run.log('episode', dict(frames=1000 * (i + 1), level='pong',
+                            episode_return=value, episode_length=800))
+  for frames in (500, 2500, 4000, 6500):
+    run.log('train', dict(frames=frames, entropy=1.7, policy_lag=1.5,
+                          learning_rate=6e-4, gradient_norm=40.0, fps=5000.0,
+                          num_updates=frames // 100))
+  if with_start:  # A second part, resumed at 4000 frames.
+    run.log('start', dict(frames=4000, commit='def456',
+                          command='python -m impala_tf.train --logdir=x'))
+  run.close()
+  return str(path)
+
+
+def test_export_writes_provenance_and_windowed_means(tmp_path):
+  logdir = make_run(tmp_path / 'pong_run')
+  output = tmp_path / 'curves' / 'pong_run.csv'
+  curves.export(logdir, str(output), window=2)
+  header = curves.read_header(str(output))
+  assert header[0] == ('run', 'pong_run')
+  assert [value for key, value in header if key == 'commit'] == [
+      'abc123', 'def456']
+  commands = [value for key, value in header if key == 'command']
+  # An absolute run directory is shown as runs/<name>.
+  assert commands[0] == 'python -m impala_tf.train --logdir=runs/pong_run'
+  assert [value for key, value in header if key == 'part_from_frames'] == [
+      '0', '4000']
+  curve = curves.read_curve(str(output))
+  assert list(curve.columns) == list(curves.COLUMNS)
+  assert curve['frames'].tolist() == [500, 2500, 4000, 6500]
+  # Means of the last 2 episodes ended by each line: none; -21, -19;
+  # -19, -15 (4000 includes the episode that ended at 4000); 3, 19.
+  assert np.isnan(curve['mean_return'][0])
+  np.testing.assert_allclose(curve['mean_return'][1:], [-20.0, -10.0, 11.0])
+  assert curve['episodes'].tolist() == [0, 2, 4, 6]
+  assert curve['num_updates'].tolist() == [5, 25, 40, 65]
+
+
+def test_export_refuses_a_run_without_provenance(tmp_path):
+  logdir = make_run(tmp_path / 'old', with_start=False)
+  with pytest.raises(ValueError, match='no command or commit'):
+    curves.export(logdir, str(tmp_path / 'old.csv'))
+
+
+def test_export_of_a_run_without_log_lines_names_it(tmp_path):
+  run = rundir.RunDirectory(str(tmp_path / 'new'))
+  run.log('start', dict(frames=0, command='x', commit='y'))
+  run.close()
+  with pytest.raises(ValueError, match='new has no learner log lines'):
+    curves.export(str(tmp_path / 'new'), str(tmp_path / 'new.csv'))
+
+
+def test_milestones_and_plot(tmp_path):
+  output = tmp_path / 'pong_run.csv'
+  curves.export(make_run(tmp_path / 'pong_run'), str(output), window=2)
+  table = curves.milestones([str(output)], [-15, 0, 18]).iloc[0]
+  assert table['curve'] == 'pong_run'
+  assert table['frames_to_-15'] == 4000
+  assert table['frames_to_+0'] == 6500
+  assert np.isnan(table['frames_to_+18'])
+  assert table['last_mean_return'] == 11.0
+  figure = tmp_path / 'pong.png'
+  curves.plot([str(output)], str(figure), references=['pong_release'])
+  assert figure.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+  with pytest.raises(ValueError, match="Unknown reference 'nope'"):
+    curves.plot([str(output)], str(figure), references=['nope'])
+
+
+def test_command_line_reads_like_what_a_user_typed():
+  import impala_tf.train as train_module  # pylint: disable=g-import-not-at-top
+  argv = [train_module.__file__, '--config=paper_configs/catch.py',
+          '--config.levels=(a, b)']
+  assert rundir.command_line(argv) == (
+      "python -m impala_tf.train --config=paper_configs/catch.py "
+      "'--config.levels=(a, b)'")
+  assert rundir.command_line(['/somewhere/benchmarks/soak.py', '--x=1']) == (
+      'python soak.py --x=1')
+
+
+def test_source_commit_names_this_checkout():
+  commit = rundir.source_commit()
+  assert commit == 'unknown' or len(commit.split('-')[0]) == 40
