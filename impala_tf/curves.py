@@ -42,7 +42,7 @@ COLUMNS = ('frames', 'mean_return', 'episodes', 'entropy', 'policy_lag',
 # The original release (its `gym` branch: Table G.1, the deep torso, 48
 # actors) on Pong, read off the "tfimpala" curve that TorchBeast's README
 # plots beside its own: a mean return of +18 at about 10 M frames and about
-# +20 at about 20 M (docs/paper.md, "Atari reference curve"). Approximate:
+# +20 at about 20 M (REPRODUCE.md, "Pong against the original release"). Approximate:
 # read from a figure, not from data.
 REFERENCES: Dict[str, Tuple[str, Sequence[Tuple[float, float]]]] = {
     'pong_release': ('original release, deep, Table G.1 (approx.)',
@@ -143,17 +143,26 @@ def read_header(path: str) -> List[Tuple[str, str]]:
   return header
 
 
-def first_frames_at(curve: pd.DataFrame, threshold: float) -> Optional[float]:
-  """The first logged frame count at which mean_return ≥ threshold; None if
-  the curve never gets there."""
-  reached = curve[curve['mean_return'] >= threshold]
+def first_frames_at(curve: pd.DataFrame, threshold: float,
+                    min_episodes: int = 0) -> Optional[float]:
+  """The first logged frame count at which mean_return ≥ threshold, counting
+  only lines with at least ``min_episodes`` episodes behind their mean (the
+  first few games alone say little); None if the curve never gets there."""
+  reached = curve[(curve['mean_return'] >= threshold) &
+                  (curve['episodes'] >= min_episodes)]
   return float(reached['frames'].iloc[0]) if len(reached) else None
+
+
+def window_of(path: str) -> int:
+  """The episode window a curve CSV's means were taken over."""
+  return int(dict(read_header(path))['window'].split()[0])
 
 
 def milestones(paths: Sequence[str],
                thresholds: Sequence[float]) -> pd.DataFrame:
   """One row per curve: its name, last frames, last mean return, and the
-  frames at which it first reached each threshold (NaN: not reached)."""
+  frames at which it first reached each threshold with a full window of
+  episodes behind the mean (NaN: not reached)."""
   rows = []
   for path in paths:
     curve = read_curve(path)
@@ -161,7 +170,7 @@ def milestones(paths: Sequence[str],
                frames=float(curve['frames'].iloc[-1]),
                last_mean_return=float(curve['mean_return'].iloc[-1]))
     for threshold in thresholds:
-      reached = first_frames_at(curve, threshold)
+      reached = first_frames_at(curve, threshold, window_of(path))
       row[f'frames_to_{threshold:+g}'] = np.nan if reached is None else reached
     rows.append(row)
   return pd.DataFrame(rows)

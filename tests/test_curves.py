@@ -68,9 +68,14 @@ def test_export_of_a_run_without_log_lines_names_it(tmp_path):
 def test_milestones_and_plot(tmp_path):
   output = tmp_path / 'pong_run.csv'
   curves.export(make_run(tmp_path / 'pong_run'), str(output), window=2)
-  table = curves.milestones([str(output)], [-15, 0, 18]).iloc[0]
+  table = curves.milestones([str(output)], [-21, -15, 0, 18]).iloc[0]
   assert table['curve'] == 'pong_run'
+  # Not at 500 frames: no episode had ended, let alone a window of 2.
+  assert table['frames_to_-21'] == 2500
   assert table['frames_to_-15'] == 4000
+  curve = curves.read_curve(str(output))
+  assert curves.first_frames_at(curve, -21, min_episodes=3) == 4000
+  assert curves.first_frames_at(curve, 20) is None
   assert table['frames_to_+0'] == 6500
   assert np.isnan(table['frames_to_+18'])
   assert table['last_mean_return'] == 11.0
