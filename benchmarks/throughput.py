@@ -51,6 +51,7 @@ import tree
 from impala_tf import rundir
 from impala_tf.data import trajectory_spec
 from impala_tf.learner import Learner
+from impala_tf.runtime import fleet
 from impala_tf.runtime import training
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -94,8 +95,8 @@ def system_rate(config, seconds, warmup):
 
 def environment_rate(config, seconds):
   """Frames/s of all worker processes stepped with random actions."""
-  groups = training.make_environment_groups(config)
-  _, num_actions = training.environment_specs(config)
+  groups = fleet.make_environment_groups(config)
+  num_actions = fleet.environment_spec(config).num_actions
   steps = [0] * len(groups)
   stop = threading.Event()
 
@@ -136,9 +137,9 @@ def synthetic_batch(spec, rng):
 
 def inference_rate(config, batch_size, seconds):
   """Frames/s of the batched policy call at ``batch_size`` rows."""
-  observation_spec, num_actions = training.environment_specs(config)
-  agent = training.make_agent(config, num_actions)
-  policy = training.make_inference(agent, tf.Variable(0, dtype=tf.int64))
+  observation_spec, num_actions = fleet.environment_spec(config)
+  agent = fleet.make_agent(config, num_actions)
+  policy = fleet.make_inference(agent, tf.Variable(0, dtype=tf.int64))
   rng = np.random.default_rng(0)
   step = synthetic_batch(trajectory_spec(
       observation_spec, agent.state_spec(), num_actions, 0, batch_size), rng)
@@ -156,8 +157,8 @@ def inference_rate(config, batch_size, seconds):
 
 def learner_rate(config, seconds):
   """Frames/s of train steps on synthetic batches."""
-  observation_spec, num_actions = training.environment_specs(config)
-  agent = training.make_agent(config, num_actions)
+  observation_spec, num_actions = fleet.environment_spec(config)
+  agent = fleet.make_agent(config, num_actions)
   spec = trajectory_spec(observation_spec, agent.state_spec(), num_actions,
                          config.unroll_length, config.batch_size)
   learner = Learner(agent, config, spec)

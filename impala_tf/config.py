@@ -6,6 +6,10 @@ release's flag defaults (facts §6.2, "[SA] flag defaults") unless a comment
 cites the paper; the files in paper_configs/ override them per experiment.
 `validate_config` runs before anything starts, so that a bad value fails at
 once with a message naming the field and the value.
+
+Importing this module does not import TensorFlow (run directories are read
+with it, by tools that need only JSON); the validators import the modules
+whose choices they check.
 """
 
 import importlib.util
@@ -16,10 +20,7 @@ from typing import Optional
 import ml_collections
 from ml_collections import config_dict
 
-from impala_tf import corrections
 from impala_tf import envs
-from impala_tf import losses
-from impala_tf import optimizer
 
 STRATEGIES = ('default', 'mirrored', 'multi_worker_mirrored')
 RUNTIMES = ('local', 'ray')
@@ -269,6 +270,11 @@ def _checker(config):
 
 def validate_learner_config(config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming the first field whose value is out of range."""
+  # pylint: disable=g-import-not-at-top
+  from impala_tf import corrections
+  from impala_tf import losses
+  from impala_tf import optimizer
+  # pylint: enable=g-import-not-at-top
   check = _checker(config)
   is_number = lambda x: isinstance(x, (int, float)) and math.isfinite(x)
   positive = lambda x: is_number(x) and x > 0

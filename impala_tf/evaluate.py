@@ -10,7 +10,6 @@ run directory: per level, the returns of every episode and their mean.
 """
 
 import collections
-import functools
 import json
 import math
 import os
@@ -25,9 +24,11 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
+from impala_tf import data
 from impala_tf import rundir as rundir_lib
-from impala_tf.actor import Actor
-from impala_tf.runtime import training
+from impala_tf.learner import restore_policy
+from impala_tf.runtime import fleet
+from impala_tf.runtime.local import LocalActors
 from impala_tf.runtime.env_process import Episode
 
 
@@ -61,19 +62,18 @@ def evaluate(logdir: str,
   if latest is None:
     raise FileNotFoundError(f'no checkpoint in {checkpoint_dir}')
 
-  _, num_actions = training.environment_specs(config)
-  agent = training.make_agent(config, num_actions)
-  version = tf.Variable(0, dtype=tf.int64)
-  tf.train.Checkpoint(agent=agent, num_updates=version).read(
-      latest).expect_partial()
-  policy = training.make_inference(agent, version)
+  spec = fleet.environment_spec(config)
+  agent = fleet.make_agent(config, spec.num_actions)
+  version = restore_policy(agent, data.trajectory_spec(
+      spec.observation, agent.state_spec(), spec.num_actions,
+      unroll_length=0, batch_size=1), latest)
 
   # Every environment plays the same number of episodes. Taking the first N
   # episodes to finish instead would favour short episodes (on Pong: the
   # quick losses).
-  groups = training.make_environment_groups(config, training=False)
   envs_per_level = collections.Counter(
-      level for group in groups for level in group.level_names)
+      fleet.level_of_environment(config, i)
+      for i in range(config.num_actors * config.envs_per_actor))
   quota = {level: math.ceil(episodes_per_level / count)
            for level, count in envs_per_level.items()}
   returns: Dict[str, List[float]] = {level: [] for level in envs_per_level}
@@ -81,33 +81,24 @@ def evaluate(logdir: str,
   lock = threading.Lock()
   stop = threading.Event()
 
-  def on_episode(group_index: int, episode: Episode) -> None:
+  def on_episode(episode: Episode) -> None:
     with lock:
-      key = (group_index, episode.env_index)
-      if played[key] < quota[episode.level_name]:
-        played[key] += 1
+      if played[episode.env_index] < quota[episode.level_name]:
+        played[episode.env_index] += 1
         returns[episode.level_name].append(episode.episode_return)
       if all(len(returns[level]) >= quota[level] * count
              for level, count in envs_per_level.items()):
         stop.set()
 
-  actors = [
-      Actor(group, policy, agent.initial_state, num_actions,
-            config.unroll_length, lambda trajectory: None,
-            functools.partial(on_episode, i))
-      for i, group in enumerate(groups)
-  ]
-  threads = [threading.Thread(target=actor.run, args=(stop,), daemon=True)
-             for actor in actors]
+  actors = LocalActors(config, agent, version, spec,
+                       on_trajectory=lambda trajectory: None,
+                       on_episode=on_episode, training=False)
   try:
-    for thread in threads:
-      thread.start()
-    for thread in threads:
-      thread.join()
+    actors.start(stop)
+    stop.wait()
   finally:
     stop.set()
-    for group in groups:
-      group.close()
+    actors.close()
 
   results = {
       level: dict(returns=level_returns,

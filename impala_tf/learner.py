@@ -28,6 +28,11 @@ from impala_tf.optimizer import RMSProp
 from impala_tf.types import Trajectory
 
 SUM = tf.distribute.ReduceOp.SUM
+# The hyperparameters a run may change while it trains (population-based
+# training, facts §6.4), by their config field names. The learner holds each
+# in a variable, so a new value needs no retrace and lands in checkpoints.
+EVOLVABLE = ('learning_rate', 'entropy_cost', 'rmsprop_epsilon',
+             'max_grad_norm')
 
 
 class Learner:
@@ -64,8 +69,6 @@ class Learner:
                                     name='num_frames')
       self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False,
                                      name='num_updates')
-      # Variables, not constants, for what population-based training evolves
-      # (facts §6.4): a new value needs no retrace and lands in checkpoints.
       self.initial_learning_rate = tf.Variable(
           config.learning_rate, dtype=tf.float32, trainable=False,
           name='initial_learning_rate')
@@ -74,11 +77,13 @@ class Learner:
       self.max_grad_norm = tf.Variable(
           config.max_grad_norm if _clips(config.max_grad_norm) else 0.0,
           dtype=tf.float32, trainable=False, name='max_grad_norm')
+    self._evolvable = dict(zip(EVOLVABLE, (
+        self.initial_learning_rate, self.entropy_cost, self.optimizer.epsilon,
+        self.max_grad_norm)))
     self.checkpoint = tf.train.Checkpoint(
-        agent=agent,
+        **_policy_objects(agent, self.num_updates),
         optimizer=self.optimizer,
         num_frames=self.num_frames,
-        num_updates=self.num_updates,
         initial_learning_rate=self.initial_learning_rate,
         entropy_cost=self.entropy_cost,
         max_grad_norm=self.max_grad_norm)
@@ -108,14 +113,10 @@ class Learner:
       self._hyperparameter(name).assign(value)
 
   def _hyperparameter(self, name: str) -> tf.Variable:
-    variables = dict(learning_rate=self.initial_learning_rate,
-                     entropy_cost=self.entropy_cost,
-                     max_grad_norm=self.max_grad_norm,
-                     rmsprop_epsilon=self.optimizer.epsilon)
-    if name not in variables:
+    if name not in self._evolvable:
       raise ValueError(f'{name!r} is not an evolvable hyperparameter; '
-                       f'choose from {sorted(variables)}')
-    return variables[name]
+                       f'choose from {EVOLVABLE}')
+    return self._evolvable[name]
 
   def save_weights(self, path: str) -> str:
     """Writes the agent's and the optimiser's variables to ``path`` (not the
@@ -253,6 +254,34 @@ class Learner:
 def _clips(max_grad_norm: Optional[float]) -> bool:
   """None and inf both mean: no gradient clipping."""
   return max_grad_norm is not None and math.isfinite(max_grad_norm)
+
+
+def _policy_objects(agent: snt.Module, num_updates: tf.Variable):
+  """The entries of a learner's checkpoint that a policy is made of; the one
+  place their keys are written."""
+  return dict(agent=agent, num_updates=num_updates)
+
+
+def restore_policy(agent: snt.Module, batch_spec: Trajectory,
+                   path: str) -> tf.Variable:
+  """Loads the agent's weights from the learner checkpoint ``path``.
+
+  Builds the agent from ``batch_spec`` first, so that every one of its
+  variables exists and must be found in the checkpoint: a checkpoint of a
+  different network, or with renamed keys, raises ValueError instead of
+  leaving untrained weights in place. Returns the checkpoint's update count
+  (the policy's version) as an int64 variable.
+  """
+  build_variables(agent, batch_spec)
+  version = tf.Variable(0, dtype=tf.int64, trainable=False)
+  try:
+    status = tf.train.Checkpoint(**_policy_objects(agent, version)).read(path)
+    status.assert_existing_objects_matched()
+  except (AssertionError, ValueError) as error:  # Missing; wrong shape.
+    raise ValueError(f'checkpoint {path} does not hold every variable of '
+                     f'this agent: {error}') from None
+  status.expect_partial()  # The optimiser's slots and counters stay behind.
+  return version
 
 
 def build_variables(agent: snt.Module, batch_spec: Trajectory) -> None:

@@ -39,9 +39,6 @@ from impala_tf import scores
 EVENTS_FILE = 'pbt_events.jsonl'
 # How many of its latest weight checkpoints a member keeps for others to copy.
 _WEIGHTS_KEPT = 5
-# The config field each evolvable hyperparameter lives in.
-EVOLVABLE = ('learning_rate', 'entropy_cost', 'rmsprop_epsilon',
-             'max_grad_norm')
 
 
 def initial_hyperparameters(config: ml_collections.ConfigDict,
@@ -305,7 +302,10 @@ def run_population(config: ml_collections.ConfigDict, logdir: str,
   """
   import ray  # pylint: disable=g-import-not-at-top
   from ray import tune  # pylint: disable=g-import-not-at-top
-  from impala_tf import config as config_lib  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from impala_tf import config as config_lib
+  from impala_tf.learner import EVOLVABLE
+  # pylint: enable=g-import-not-at-top
 
   config_lib.validate_config(config)
   for name in config.pbt.evolved:

@@ -1,5 +1,8 @@
 """The run directory: the one format tables, notebooks and tools read.
 
+This module reads it and imports no TensorFlow; the training process writes
+it with `impala_tf.runtime.run_writer.RunWriter`.
+
     <logdir>/config.json      the resolved config
     <logdir>/metrics.jsonl    one JSON object a line, with a "kind":
                               "train": frames, wall_time, fps, losses, ...
@@ -20,12 +23,9 @@ import os
 import shlex
 import subprocess
 import sys
-import threading
-import time
 from typing import Any, Dict, Optional, Sequence
 
 import ml_collections
-import tensorflow as tf
 
 from impala_tf import config as config_lib
 
@@ -33,51 +33,6 @@ CONFIG_FILE = 'config.json'
 METRICS_FILE = 'metrics.jsonl'
 CHECKPOINT_DIR = 'checkpoints'
 EVALUATION_FILE = 'evaluation.json'
-
-
-class RunDirectory:
-  """Writes a run's config, metrics and TensorBoard events.
-
-  ``log`` may be called from several threads (actors log episodes).
-  ``wall_time`` in records counts from the first start of the run, across
-  resumes, so that curves from a resumed run line up.
-  """
-
-  def __init__(self, logdir: str):
-    self.logdir = logdir
-    os.makedirs(logdir, exist_ok=True)
-    self._lock = threading.Lock()
-    self._metrics = open(os.path.join(logdir, METRICS_FILE), 'a')
-    self._summary_writer = tf.summary.create_file_writer(logdir)
-    self._wall_time_offset = _last_wall_time(os.path.join(logdir, METRICS_FILE))
-    self._start = time.time()
-
-  @property
-  def checkpoint_dir(self) -> str:
-    return os.path.join(self.logdir, CHECKPOINT_DIR)
-
-  def wall_time(self) -> float:
-    return self._wall_time_offset + time.time() - self._start
-
-  def write_config(self, config: ml_collections.ConfigDict) -> None:
-    with open(os.path.join(self.logdir, CONFIG_FILE), 'w') as f:
-      f.write(config.to_json_best_effort(indent=2, sort_keys=True))
-
-  def log(self, kind: str, record: Dict[str, Any]) -> None:
-    record = {'kind': kind, 'wall_time': round(self.wall_time(), 3), **record}
-    with self._lock:
-      self._metrics.write(json.dumps(record) + '\n')
-      self._metrics.flush()
-      if kind == 'train':
-        with self._summary_writer.as_default(step=int(record['frames'])):
-          for key, value in record.items():
-            if isinstance(value, (int, float)) and key != 'frames':
-              tf.summary.scalar(key, value)
-
-  def close(self) -> None:
-    with self._lock:
-      self._metrics.close()
-      self._summary_writer.close()
 
 
 def command_line(argv: Optional[Sequence[str]] = None) -> str:
@@ -140,7 +95,9 @@ def read_evaluation(logdir: str) -> Dict[str, Any]:
     return json.load(f)
 
 
-def _last_wall_time(path: str) -> float:
+def last_wall_time(logdir: str) -> float:
+  """The wall time of the run's last record (0 for a new run)."""
+  path = os.path.join(logdir, METRICS_FILE)
   if not os.path.exists(path):
     return 0.0
   last = 0.0

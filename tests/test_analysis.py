@@ -8,10 +8,11 @@ import pytest
 
 from impala_tf import analysis
 from impala_tf import rundir
+from impala_tf.runtime.run_writer import RunWriter
 
 
 def make_run(path):
-  run = rundir.RunDirectory(str(path))
+  run = RunWriter(str(path))
   for i, value in enumerate([1.0, 3.0, 5.0, 7.0]):
     run.log('episode', dict(frames=100 * i, level='pong',
                             episode_return=value, episode_length=10))
@@ -45,7 +46,7 @@ def test_final_returns_and_top_k(tmp_path):
       ('vtrace', [0, 1, 2, 10]), ('vtrace', [0, 0, 4, 6]),
       ('vtrace', [1, 1, 1, 1]), ('vtrace', [0, 0, 0, 2]),
       ('no_correction', [5, 5, 3, 3])]):
-    run = rundir.RunDirectory(str(tmp_path / f'run{index}'))
+    run = RunWriter(str(tmp_path / f'run{index}'))
     config = config_lib.base_config()
     config.off_policy_correction = method
     run.write_config(config)
@@ -68,7 +69,7 @@ def test_final_returns_and_top_k(tmp_path):
 def test_a_sweep_repeated_over_seeds_keeps_every_run(tmp_path):
   from impala_tf import config as config_lib  # pylint: disable=g-import-not-at-top
   for seed, returns in [(0, [0.0, 1.0]), (1, [2.0, 5.0])]:
-    run = rundir.RunDirectory(str(tmp_path / f'seed_{seed}' / 'vtrace'))
+    run = RunWriter(str(tmp_path / f'seed_{seed}' / 'vtrace'))
     config = config_lib.base_config()
     config.seed = seed
     run.write_config(config)
@@ -77,7 +78,7 @@ def test_a_sweep_repeated_over_seeds_keeps_every_run(tmp_path):
                               episode_return=value, episode_length=9))
     run.close()
   # A multi-worker run's worker directory is part of its run, not a run.
-  worker = rundir.RunDirectory(str(tmp_path / 'seed_1' / 'vtrace' / 'worker_1'))
+  worker = RunWriter(str(tmp_path / 'seed_1' / 'vtrace' / 'worker_1'))
   worker.log('episode', dict(frames=0, level='catch', episode_return=9.0,
                              episode_length=9))
   worker.close()
@@ -93,7 +94,7 @@ def test_a_sweep_repeated_over_seeds_keeps_every_run(tmp_path):
 
 def test_average_learning_curve_over_runs(tmp_path):
   for name, values in [('a', [0.0, 2.0, 4.0]), ('b', [2.0, 2.0, 2.0, 2.0])]:
-    run = rundir.RunDirectory(str(tmp_path / name))
+    run = RunWriter(str(tmp_path / name))
     for step, value in enumerate(values):
       run.log('episode', dict(frames=step * 100, level='catch',
                               episode_return=value, episode_length=9))
@@ -109,8 +110,8 @@ def test_average_learning_curve_over_runs(tmp_path):
 def test_a_run_that_has_just_started_has_no_results_yet(tmp_path):
   from impala_tf import config as config_lib  # pylint: disable=g-import-not-at-top
   done = make_run(tmp_path / 'done')
-  started = rundir.RunDirectory(str(tmp_path / 'started'))
-  for run in (rundir.RunDirectory(done), started):
+  started = RunWriter(str(tmp_path / 'started'))
+  for run in (RunWriter(done), started):
     run.write_config(config_lib.base_config())
     run.close()
   assert analysis.episodes(str(tmp_path / 'started')).empty

@@ -5,10 +5,11 @@ import pytest
 
 from impala_tf import curves
 from impala_tf import rundir
+from impala_tf.runtime.run_writer import RunWriter
 
 
 def make_run(path, with_start=True):
-  run = rundir.RunDirectory(str(path))
+  run = RunWriter(str(path))
   if with_start:
     run.log('start', dict(frames=0, commit='abc123',
                           command=f'python -m impala_tf.train --logdir={path}'))
@@ -58,7 +59,7 @@ def test_export_refuses_a_run_without_provenance(tmp_path):
 
 
 def test_export_of_a_run_without_log_lines_names_it(tmp_path):
-  run = rundir.RunDirectory(str(tmp_path / 'new'))
+  run = RunWriter(str(tmp_path / 'new'))
   run.log('start', dict(frames=0, command='x', commit='y'))
   run.close()
   with pytest.raises(ValueError, match='new has no learner log lines'):

@@ -47,6 +47,21 @@ def test_group_steps_all_environments_and_resets_at_episode_end():
     group.close()
 
 
+def test_episodes_carry_the_environment_index_in_the_fleet():
+  # The second group of a fleet of 3-environment groups: indices 3, 4, 5.
+  group = EnvironmentGroup([fake_envs.Counter] * 3, ['a', 'b', 'c'], seed=0,
+                           first_index=3)
+  try:
+    group.start()
+    episodes = []
+    for _ in range(3):
+      episodes += group.step(np.array([1, 1, 1])).episodes
+    assert sorted((e.env_index, e.level_name) for e in episodes) == [
+        (3, 'a'), (4, 'b'), (5, 'c')]
+  finally:
+    group.close()
+
+
 def test_an_environment_that_raises_is_rebuilt():
   group = EnvironmentGroup([fake_envs.Counter, fake_envs.Flaky], ['ok', 'flaky'])
   try:

@@ -13,7 +13,7 @@ import tree
 from impala_tf import config as config_lib
 from impala_tf import data
 from impala_tf import networks
-from impala_tf.learner import Learner
+from impala_tf.learner import Learner, restore_policy
 from impala_tf.data import trajectory_spec
 from impala_tf.types import (AgentOutput, StepOutput, StepOutputInfo,
                              Trajectory)
@@ -349,3 +349,41 @@ def free_port():
   with socket.socket() as s:
     s.bind(('127.0.0.1', 0))
     return s.getsockname()[1]
+
+
+def test_restore_policy_loads_every_weight_of_a_learner_checkpoint(tmp_path):
+  agent, learner = chain_learner()
+  learner.num_updates.assign(7)
+  path = learner.checkpoint.write(str(tmp_path / 'ckpt'))
+  fresh, spec = _chain_policy_and_spec()
+  version = restore_policy(fresh, spec, path)
+  assert int(version.numpy()) == 7
+  assert len(fresh.variables) == len(agent.variables) > 0
+  for restored, saved in zip(fresh.variables, agent.variables):
+    np.testing.assert_array_equal(restored.numpy(), saved.numpy())
+
+
+def _chain_policy_and_spec(use_lstm=True):
+  agent = networks.ImpalaAgent(2, torso='mlp', use_lstm=use_lstm)
+  spec = trajectory_spec(tf.TensorSpec([6], tf.float32), agent.state_spec(), 2,
+                         unroll_length=0, batch_size=1)
+  return agent, spec
+
+
+def test_restore_policy_rejects_a_checkpoint_with_other_keys(tmp_path):
+  agent, _ = chain_learner()
+  # The agent saved under another key: none of it would be restored.
+  path = tf.train.Checkpoint(model=agent).write(str(tmp_path / 'ckpt'))
+  with pytest.raises(ValueError, match='does not hold every variable'):
+    restore_policy(*_chain_policy_and_spec(), path)
+
+
+def test_restore_policy_rejects_a_checkpoint_of_another_network(tmp_path):
+  # A learner without the LSTM: the core's weights are missing.
+  without_lstm, _ = _chain_policy_and_spec(use_lstm=False)
+  config = config_lib.learner_config()
+  other = Learner(without_lstm, config, trajectory_spec(
+      tf.TensorSpec([6], tf.float32), without_lstm.state_spec(), 2, 10, 16))
+  path = other.checkpoint.write(str(tmp_path / 'ckpt'))
+  with pytest.raises(ValueError, match='does not hold every variable'):
+    restore_policy(*_chain_policy_and_spec(use_lstm=True), path)

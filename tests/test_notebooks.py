@@ -12,6 +12,7 @@ import pytest
 from impala_tf import config as config_lib
 from impala_tf import corrections
 from impala_tf import rundir
+from impala_tf.runtime.run_writer import RunWriter
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOKS = os.path.join(REPO, 'notebooks')
@@ -19,7 +20,7 @@ NOTEBOOKS = os.path.join(REPO, 'notebooks')
 
 def make_run(path, returns, level='catch', evaluation=None, **overrides):
   """A run directory with these episode returns (one per 1,000 frames)."""
-  run = rundir.RunDirectory(str(path))
+  run = RunWriter(str(path))
   config = config_lib.base_config()
   config.update(overrides)
   run.write_config(config)

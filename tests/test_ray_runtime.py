@@ -4,6 +4,7 @@ import os
 import threading
 import time
 
+import numpy as np
 import pytest
 import ray
 from ray import cluster_utils
@@ -12,6 +13,7 @@ from impala_tf import config as config_lib
 from impala_tf import rundir
 from impala_tf.runtime import ray as ray_runtime
 from impala_tf.runtime import training
+from tests.test_learner import OnPolicyLoop, chain_learner
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,6 +31,9 @@ def two_node_cluster():
   ray.init(address=cluster.address, namespace=ray_runtime.NAMESPACE,
            log_to_driver=False)
   cluster.wait_for_nodes()
+  nodes = [n for n in ray.nodes() if n['Alive']]
+  assert {n['NodeManagerAddress'] for n in nodes} == {'127.0.0.1'}
+  assert len(nodes) == 2 and cluster.address.startswith('127.0.0.1:')
   yield cluster
   ray.shutdown()
   cluster.shutdown()
@@ -60,11 +65,36 @@ def last_record(logdir):
 
 
 @pytest.mark.slow
-def test_every_node_is_on_loopback(two_node_cluster):
-  nodes = [n for n in ray.nodes() if n['Alive']]
-  assert len(nodes) == 2
-  assert {n['NodeManagerAddress'] for n in nodes} == {'127.0.0.1'}
-  assert two_node_cluster.address.startswith('127.0.0.1:')
+def test_a_published_snapshot_holds_the_weights_of_its_version(
+    two_node_cluster):
+  del two_node_cluster  # Ray is up.
+  agent, learner = chain_learner()
+  loop = OnPolicyLoop(agent, num_envs=16, unroll_length=10, learner=learner)
+  publisher = ray_runtime.ParameterPublisher(agent)
+  publisher.publish(0)
+  weights_at = {0: [v.numpy() for v in agent.variables]}
+  done = threading.Event()
+
+  def train():  # The learner's thread, as in `training.Trainer`.
+    try:
+      for _ in range(40):
+        version = int(learner.train_step(loop.unroll())['num_updates'])
+        weights_at[version] = [v.numpy() for v in agent.variables]
+        publisher.after_update(version)
+    finally:
+      done.set()
+
+  thread = threading.Thread(target=train)
+  thread.start()
+  snapshots = []
+  while not done.is_set():  # A collector asking for parameters meanwhile.
+    snapshots.append(ray.get(publisher.latest()))
+  thread.join()
+  assert len({version for version, _ in snapshots}) >= 5
+  for version, weights in snapshots:
+    assert len(weights) == len(weights_at[version])
+    for published, expected in zip(weights, weights_at[version]):
+      np.testing.assert_array_equal(published, expected)
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ import tensorflow as tf
 from impala_tf import config as config_lib
 from impala_tf import evaluate
 from impala_tf import rundir
+from impala_tf.runtime import fleet
 from impala_tf.runtime import training
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -131,7 +132,7 @@ def test_training_survives_a_killed_worker_and_a_failing_actor(tmp_path,
   config.num_actors = 3
   config.envs_per_actor = 4
   calls = {'n': 0}
-  make_inference = training.make_inference
+  make_inference = fleet.make_inference
 
   def failing_inference(agent, version):
     policy = make_inference(agent, version)
@@ -143,7 +144,7 @@ def test_training_survives_a_killed_worker_and_a_failing_actor(tmp_path,
       return policy(*args)
     return policy_that_fails_once
 
-  monkeypatch.setattr(training, 'make_inference', failing_inference)
+  monkeypatch.setattr(fleet, 'make_inference', failing_inference)
   stop = threading.Event()
   frames_at_kill = {}
 
@@ -198,8 +199,8 @@ def test_resume_continues_frames_schedule_and_state_exactly(tmp_path, caplog):
 
   # A fresh learner restored from it has every variable (parameters and
   # RMSProp slots) bit for bit.
-  observation_spec, num_actions = training.environment_specs(config)
-  agent = training.make_agent(config, num_actions)
+  observation_spec, num_actions = fleet.environment_spec(config)
+  agent = fleet.make_agent(config, num_actions)
   from impala_tf.data import trajectory_spec  # pylint: disable=g-import-not-at-top
   from impala_tf.learner import Learner  # pylint: disable=g-import-not-at-top
   learner = Learner(agent, config, trajectory_spec(

@@ -62,6 +62,15 @@ def check_level(env_name: str, level: str) -> None:
                      f'{", ".join(valid)}')
 
 
+def spaces_key(env_name: str, level: str, full_action_space: bool) -> str:
+  """Levels with the same key have the same observation and action spaces,
+  so one of them tells the spaces of all (DeepMind Lab levels share the
+  action set and observations; Atari games do with the full action set)."""
+  if env_name == 'dmlab' or (env_name == 'atari' and full_action_space):
+    return env_name
+  return f'{env_name}/{level}'
+
+
 def levels(env_name: str) -> Tuple[str, ...]:
   if env_name == 'dmlab':
     from impala_tf.envs import dmlab  # pylint: disable=g-import-not-at-top

@@ -51,7 +51,7 @@ class Episode(NamedTuple):
   level_name: str
   episode_return: float
   episode_length: int  # Agent steps.
-  env_index: int  # Which environment of its group played it.
+  env_index: int  # Which environment played it (`EnvironmentGroup`).
 
 
 class GroupStep(NamedTuple):
@@ -89,16 +89,19 @@ class EnvironmentGroup:
     level_names: one level name per environment (for episode statistics).
     seed: base seed; environment i is seeded with ``seed + i`` and, after a
       restart, with fresh seeds further on.
+    first_index: the ``env_index`` of environment 0 in episodes (its index in
+      a fleet of groups); environment i's is ``first_index + i``.
   """
 
   def __init__(self, env_fns: Sequence[Callable], level_names: Sequence[str],
-               seed: int = 0):
+               seed: int = 0, first_index: int = 0):
     if len(env_fns) != len(level_names):
       raise ValueError(f'{len(env_fns)} env_fns but {len(level_names)} '
                        'level_names')
     self._env_fns = list(env_fns)
     self.level_names = list(level_names)
     self._seed = seed
+    self._first_index = first_index
     self._generation = 0
     self._process = None
     self._connection = None
@@ -124,7 +127,12 @@ class EnvironmentGroup:
     with ``done`` set; the returned ``errors`` say so.
     """
     try:
-      return self._call('step', np.asarray(actions))
+      result = self._call('step', np.asarray(actions))
+      if self._first_index:
+        result = result._replace(episodes=[
+            e._replace(env_index=self._first_index + e.env_index)
+            for e in result.episodes])
+      return result
     except (EOFError, BrokenPipeError, ConnectionResetError, TimeoutError,
             OSError) as error:
       message = (f'environment process {self.pid} ({self.level_names[0]}...) '

@@ -10,7 +10,10 @@ distributed setting, facts §1).
 The learner process asks every worker for one unroll at a time, passing the
 newest published parameters (an object in Ray's object store, shared by all
 workers of a node); the worker loads them at the start of the unroll and
-returns its trajectories and finished episodes. So each worker's policy is at
+returns its trajectories and finished episodes. The learner's thread
+publishes them (`ParameterPublisher`), after an update and before the next,
+so that a snapshot holds the weights of exactly the version it is labelled
+with. So each worker's policy is at
 most one unroll old, as in the paper, and nothing piles up when the learner
 is slow: a worker waits until its trajectories have been queued.
 
@@ -33,10 +36,11 @@ import numpy as np
 import ray
 import tensorflow as tf
 
+from impala_tf import networks
 from impala_tf.actor import Actor
 from impala_tf.data import QueueClosedError, trajectory_spec
-from impala_tf.learner import Learner, build_variables
-from impala_tf.runtime import training
+from impala_tf.learner import build_variables
+from impala_tf.runtime import fleet
 from impala_tf.runtime.env_process import Episode
 from impala_tf.types import Trajectory
 
@@ -67,27 +71,26 @@ class ActorWorker:
   Args:
     config: the run config, as a dict (`ConfigDict.to_dict()`).
     actor_index: which actor of the fleet; picks its levels and seeds.
-    observation_spec: nest of `tf.TensorSpec` of one observation.
-    num_actions: size of the action set.
+    spec: the levels' `fleet.EnvironmentSpec`.
   """
 
-  def __init__(self, config: dict, actor_index: int, observation_spec,
-               num_actions: int):
+  def __init__(self, config: dict, actor_index: int,
+               spec: fleet.EnvironmentSpec):
     # Several workers share a node's cores: one thread each for inference.
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     config = ml_collections.ConfigDict(config)
-    self._agent = training.make_agent(config, num_actions)
+    self._agent = fleet.make_agent(config, spec.num_actions)
     build_variables(self._agent, trajectory_spec(
-        observation_spec, self._agent.state_spec(), num_actions,
+        spec.observation, self._agent.state_spec(), spec.num_actions,
         unroll_length=0, batch_size=1))
     self._version = tf.Variable(-1, dtype=tf.int64)
-    self._group = training.make_environment_groups(
+    self._group = fleet.make_environment_groups(
         config, actor_indices=[actor_index])[0]
     self._trajectories, self._episodes = [], []
     self._actor = Actor(
-        self._group, training.make_inference(self._agent, self._version),
-        self._agent.initial_state, num_actions, config.unroll_length,
+        self._group, fleet.make_inference(self._agent, self._version),
+        self._agent.initial_state, spec.num_actions, config.unroll_length,
         self._trajectories.append, self._episodes.append)
     self._actor.start()
     self._never = threading.Event()
@@ -112,23 +115,61 @@ class ActorWorker:
     return os.getpid()
 
 
+class ParameterPublisher:
+  """The agent's weights in Ray's object store, labelled with their version.
+
+  `publish` and `after_update` run in the learner's thread, between updates,
+  so a snapshot never mixes two updates. To spare a copy of every weight at
+  every update, `after_update` publishes only when someone asked for
+  parameters (`latest`) since the last snapshot; workers therefore get
+  weights at most one update older than the learner's when they ask.
+  """
+
+  def __init__(self, agent: networks.ImpalaAgent):
+    self._agent = agent
+    self._lock = threading.Lock()
+    self._wanted = threading.Event()
+    self._latest: ray.ObjectRef = None
+
+  def publish(self, version: int) -> None:
+    weights = [v.numpy() for v in self._agent.variables]
+    snapshot = ray.put((version, weights))
+    with self._lock:
+      self._latest = snapshot
+
+  def after_update(self, version: int) -> None:
+    if self._wanted.is_set():
+      self._wanted.clear()
+      self.publish(version)
+
+  def latest(self) -> ray.ObjectRef:
+    """The newest snapshot (a `Parameters` object ref); asks for a new one."""
+    self._wanted.set()
+    with self._lock:
+      return self._latest
+
+
 class RayActors:
-  """The actor fleet on Ray; the same interface as `training.LocalActors`.
+  """The actor fleet on Ray, a `fleet.Fleet` (arguments as
+  `local.LocalActors`).
 
   Connects to ``config.ray_address`` (or starts Ray on this machine) unless
   this process is already connected.
   """
 
-  def __init__(self, config: ml_collections.ConfigDict, agent, learner: Learner,
-               progress, observation_spec, num_actions: int):
+  def __init__(self, config: ml_collections.ConfigDict,
+               agent: networks.ImpalaAgent, version: tf.Variable,
+               spec: fleet.EnvironmentSpec,
+               on_trajectory: fleet.TrajectorySink,
+               on_episode: fleet.EpisodeSink):
     self._started_ray = not ray.is_initialized()
     if self._started_ray:
       ray.init(address=config.ray_address, namespace=NAMESPACE,
                log_to_driver=False)
-    self._agent = agent
-    self._learner = learner
-    self._progress = progress
-    self._published: Tuple[int, ray.ObjectRef] = (-1, None)
+    self._version = version
+    self._on_trajectory = on_trajectory
+    self._on_episode = on_episode
+    self._publisher = ParameterPublisher(agent)
     worker_class = ray.remote(ActorWorker)
     # Named, so that operators (and tests) can find a worker; unique, so that
     # several runs (a sweep, a population) can share one cluster.
@@ -138,8 +179,7 @@ class RayActors:
             name=f'actor_{i}_{run_token}', namespace=NAMESPACE,
             num_cpus=config.ray_cpus_per_actor,
             max_restarts=-1, max_task_retries=0,
-            scheduling_strategy='SPREAD').remote(
-                config.to_dict(), i, observation_spec, num_actions)
+            scheduling_strategy='SPREAD').remote(config.to_dict(), i, spec)
         for i in range(config.num_actors)
     ]
     self._lock = threading.Lock()
@@ -150,28 +190,25 @@ class RayActors:
     self._thread = None
 
   def start(self, stop: threading.Event) -> None:
+    # Before the learner's first update, so no update can interleave.
+    self._publisher.publish(int(self._version.numpy()))
     self._thread = threading.Thread(target=self._collect, args=(stop,),
                                     name='ray_collector', daemon=True)
     self._thread.start()
 
-  def _parameters(self) -> ray.ObjectRef:
-    """The newest parameters, put into the object store once per version."""
-    version = int(self._learner.num_updates.numpy())
-    if version != self._published[0]:
-      weights = [v.numpy() for v in self._agent.variables]
-      self._published = (version, ray.put((version, weights)))
-    return self._published[1]
+  def after_update(self, version: int) -> None:
+    self._publisher.after_update(version)
 
   def _collect(self, stop: threading.Event) -> None:
     """Keeps one unroll in flight per worker and queues what comes back."""
-    pending = {w.unroll.remote(self._parameters()): i
+    pending = {w.unroll.remote(self._publisher.latest()): i
                for i, w in enumerate(self.workers)}
     retry_at = {}  # Failed worker → when to ask it again.
     while not stop.is_set():
       now = time.monotonic()
       for index in [i for i, when in retry_at.items() if when <= now]:
         del retry_at[index]
-        pending[self.workers[index].unroll.remote(self._parameters())] = index
+        pending[self.workers[index].unroll.remote(self._publisher.latest())] = index
       if not pending:
         time.sleep(_WAIT_S)
         continue
@@ -193,13 +230,13 @@ class RayActors:
           self._environment_restarts[index] = result.environment_restarts
           self.nodes.add(result.node_id)
         for episode in result.episodes:
-          self._progress.on_episode(episode)
+          self._on_episode(episode)
         try:
           for trajectory in result.trajectories:
-            self._progress.on_trajectory(trajectory)
+            self._on_trajectory(trajectory)
         except QueueClosedError:
           return
-        pending[self.workers[index].unroll.remote(self._parameters())] = index
+        pending[self.workers[index].unroll.remote(self._publisher.latest())] = index
 
   def metrics(self) -> Dict[str, float]:
     with self._lock:

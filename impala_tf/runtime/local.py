@@ -1,0 +1,85 @@
+"""The local fleet: actor threads in the learner's process.
+
+    EnvironmentGroup (process) ⇄ Actor (thread) ─┐ policy calls
+    EnvironmentGroup (process) ⇄ Actor (thread) ─┼──▶ DynamicBatcher ──▶ agent
+    ...                                          │      (live learner variables)
+                         trajectories ──▶ on_trajectory (the learner's queue)
+
+The actors call the network the learner trains, so an update can land in the
+middle of an unroll, as in the original release; every agent output carries
+the learner version it was computed with.
+"""
+
+import threading
+from typing import Dict
+
+import ml_collections
+import tensorflow as tf
+
+from impala_tf import networks
+from impala_tf.actor import Actor
+from impala_tf.batching import DynamicBatcher
+from impala_tf.runtime import fleet
+
+
+class LocalActors:
+  """Actor threads, each driving one `EnvironmentGroup`, their policy calls
+  batched by a `DynamicBatcher` (if ``config.dynamic_batching``). A
+  `fleet.Fleet`.
+
+  Args:
+    config: the run config.
+    agent: the learner's agent; the actors read its live variables.
+    version: the learner's update counter, tagged onto every output.
+    spec: the levels' `fleet.EnvironmentSpec`.
+    on_trajectory: receives each `Trajectory`; may block.
+    on_episode: receives each finished `Episode`; its ``env_index`` is the
+      environment's index in the fleet.
+    training: False for evaluation-mode environments (`impala_tf.evaluate`).
+  """
+
+  def __init__(self, config: ml_collections.ConfigDict,
+               agent: networks.ImpalaAgent, version: tf.Variable,
+               spec: fleet.EnvironmentSpec,
+               on_trajectory: fleet.TrajectorySink,
+               on_episode: fleet.EpisodeSink,
+               training: bool = True):
+    policy = fleet.make_inference(agent, version)
+    self._batcher = None
+    if config.dynamic_batching:
+      self._batcher = DynamicBatcher(policy, config.max_inference_batch_size,
+                                     config.inference_timeout_ms / 1000.0)
+      policy = self._batcher
+    self._groups = fleet.make_environment_groups(config, training)
+    self._actors = [
+        Actor(group, policy, agent.initial_state, spec.num_actions,
+              config.unroll_length, on_trajectory, on_episode)
+        for group in self._groups
+    ]
+    self._threads = []
+
+  def start(self, stop: threading.Event) -> None:
+    self._threads = [
+        threading.Thread(target=actor.run, args=(stop,), name=f'actor_{i}',
+                         daemon=True) for i, actor in enumerate(self._actors)
+    ]
+    for thread in self._threads:
+      thread.start()
+
+  def after_update(self, version: int) -> None:
+    del version  # The actors read the live variables.
+
+  def metrics(self) -> Dict[str, float]:
+    return dict(
+        inference_batch_size=(self._batcher.mean_batch_size()
+                              if self._batcher else 0.0),
+        actor_errors=sum(actor.num_errors for actor in self._actors),
+        environment_restarts=sum(group.num_restarts for group in self._groups))
+
+  def close(self) -> None:
+    if self._batcher is not None:
+      self._batcher.close()
+    for thread in self._threads:
+      thread.join(timeout=30)
+    for group in self._groups:
+      group.close()
