@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from impala_tf import config as config_lib
+from impala_tf import envs
 from impala_tf import evaluate
 from impala_tf import rundir
 from impala_tf.runtime import fleet
@@ -353,3 +354,26 @@ def test_two_learner_hosts_train_together(tmp_path):
   assert os.path.exists(tmp_path / 'worker_1' / rundir.METRICS_FILE)
   # Each update used 8 trajectories of 20 steps, 4 from each host.
   assert results[0]['num_frames'] == results[0]['num_updates'] * 8 * 20
+
+
+def test_environment_spec_builds_one_level_per_kind_of_spaces(monkeypatch):
+  config = config_lib.atari_config()
+  config.levels = ('pong', 'breakout', 'space_invaders')
+  built, make = [], envs.make
+
+  def counting_make(env_name, level, **options):
+    built.append(level)
+    return make(env_name, level, **options)
+
+  monkeypatch.setattr(envs, 'make', counting_make)
+  # The full action set: every game has the same spaces, one is built.
+  config.full_action_space = True
+  spec = fleet.environment_spec(config)
+  assert spec.num_actions == 18 and built == ['pong']
+  assert spec.observation.shape == (84, 84, 4)
+  # Minimal action sets differ per game: each is built, and the mix refused.
+  built.clear()
+  config.full_action_space = False
+  with pytest.raises(ValueError, match='action sets of different sizes'):
+    fleet.environment_spec(config)
+  assert built == list(config.levels)
