@@ -1,4 +1,4 @@
-"""The actor loop: environments + policy → trajectories (facts §3).
+"""The actor loop: environments + policy → trajectories (paper.md §3).
 
 An `Actor` drives one `EnvironmentGroup` of n environments with a policy and
 emits, after every T steps, one `Trajectory` per environment: T+1 steps whose

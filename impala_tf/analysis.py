@@ -109,7 +109,7 @@ def final_returns(logdirs: Sequence[str], last: int = 100) -> pd.DataFrame:
 def top_k_mean(frame: pd.DataFrame, by: Sequence[str], k: int = 3,
                value: str = 'final_return') -> pd.Series:
   """Mean of the ``k`` largest ``value`` in each group of ``by``: Table 2's
-  score is the mean final return of the 3 best of 24 settings (facts §2)."""
+  score is the mean final return of the 3 best of 24 settings (paper.md §2)."""
   return frame.groupby(list(by))[value].apply(
       lambda values: values.nlargest(k).mean())
 

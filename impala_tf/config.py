@@ -2,7 +2,7 @@
 
 `base_config` is every field a run has: the learner's hyperparameters
 (`learner_config`) and the runtime's settings. Defaults are the original
-release's flag defaults (facts §6.2, "[SA] flag defaults") unless a comment
+release's flag defaults (paper.md §6.2, "[SA] flag defaults") unless a comment
 cites the paper; the files in paper_configs/ override them per experiment.
 `validate_config` runs before anything starts, so that a bad value fails at
 once with a message naming the field and the value.
@@ -49,8 +49,8 @@ def call_file_function(path: str, function: str,
 def learner_config() -> ml_collections.ConfigDict:
   """Learner hyperparameters with their defaults."""
   return ml_collections.ConfigDict(dict(
-      # Frames are agent steps × action repeats (facts §1). The learning rate
-      # is annealed linearly to 0 over total_environment_frames (facts §6.2).
+      # Frames are agent steps × action repeats (paper.md §1). The learning rate
+      # is annealed linearly to 0 over total_environment_frames (paper.md §6.2).
       total_environment_frames=int(1e9),  # [SA] default.
       num_action_repeats=4,  # Tables D.3, G.1.
       learning_rate=0.00048,  # [SA] default.
@@ -69,17 +69,17 @@ def learner_config() -> ml_collections.ConfigDict:
       baseline_cost=0.5,  # Tables D.3, G.1.
       entropy_cost=0.00025,  # [SA] default.
       reward_clipping='abs_one',  # [SA] default; see losses.clip_rewards.
-      # V-trace truncation (facts §7): ρ̄ = c̄ = 1 in the paper. None (or inf,
+      # V-trace truncation (paper.md §7): ρ̄ = c̄ = 1 in the paper. None (or inf,
       # as the command line writes it) means no clipping.
       # Typed references so that a threshold can be set to None and back.
       clip_rho_threshold=config_dict.FieldReference(1.0, field_type=float),
       clip_c_threshold=config_dict.FieldReference(1.0, field_type=float),
       clip_pg_rho_threshold=config_dict.FieldReference(1.0, field_type=float),
       vtrace_lambda=1.0,
-      # Table 2's methods (facts §2): 'vtrace', 'one_step_is',
+      # Table 2's methods (paper.md §2): 'vtrace', 'one_step_is',
       # 'epsilon_correction' or 'no_correction'; see corrections.py.
       off_policy_correction='vtrace',
-      # Experience replay (facts §2, Table D.3), off by default: this share
+      # Experience replay (paper.md §2, Table D.3), off by default: this share
       # of each batch is drawn uniformly from a FIFO of the last
       # replay_capacity trajectories (0.5 in Table 2's runs). Replayed steps
       # are not new frames: the frame budget counts fresh ones only.
@@ -92,7 +92,7 @@ def base_config() -> ml_collections.ConfigDict:
   config = learner_config()
   config.update(dict(
       # Environment: 'catch', 'memory' or 'atari'; levels are assigned to
-      # environments round robin (facts §8.2: actor i gets level i mod L).
+      # environments round robin (paper.md §8.2: actor i gets level i mod L).
       env='catch',
       levels=('catch',),  # A tuple: overridable as --config.levels="('a','b')".
       # Atari: all 18 actions (multi-task agent) or the minimal set (experts).
@@ -106,7 +106,7 @@ def base_config() -> ml_collections.ConfigDict:
       # to cache compiled levels in; None leaves them unset.
       dmlab_dataset_path=config_dict.placeholder(str),
       dmlab_level_cache_dir=config_dict.placeholder(str),
-      # Network (facts §5.2): 'shallow', 'deep' or 'mlp' (small tests only).
+      # Network (paper.md §5.2): 'shallow', 'deep' or 'mlp' (small tests only).
       torso='shallow',
       use_lstm=True,
       use_instruction=False,
@@ -119,7 +119,7 @@ def base_config() -> ml_collections.ConfigDict:
       envs_per_actor=8,
       unroll_length=100,  # Table D.3 (DMLab); 20 on Atari (Table G.1).
       batch_size=32,  # Table 1 caption and [SA] README.
-      # Dynamic batching of the actors' policy calls (facts §1, Table 1).
+      # Dynamic batching of the actors' policy calls (paper.md §1, Table 1).
       dynamic_batching=True,
       max_inference_batch_size=256,
       inference_timeout_ms=2.0,
@@ -168,7 +168,7 @@ def atari_config() -> ml_collections.ConfigDict:
   config.learning_rate = 0.0006  # Annealed linearly to 0.
   config.max_grad_norm = 40.0
   config.reward_clipping = 'abs_one'
-  config.rmsprop_decay = 0.99  # Not stated for Atari (facts §6.3): [SA]'s.
+  config.rmsprop_decay = 0.99  # Not stated for Atari (paper.md §6.3): [SA]'s.
   config.inference_timeout_ms = 0.0  # Batch whatever is waiting, at once.
   return config
 
@@ -198,7 +198,7 @@ def dmlab_config() -> ml_collections.ConfigDict:
 
 
 def pbt_config(evolved) -> ml_collections.ConfigDict:
-  """Population-based training as the paper runs it (facts §6.4), recorded
+  """Population-based training as the paper runs it (paper.md §6.4), recorded
   in ``config.pbt`` for the scale-out runtime.
 
   Args:

@@ -1,4 +1,4 @@
-"""The four off-policy corrections of the paper's Table 2 (facts §2).
+"""The four off-policy corrections of the paper's Table 2 (paper.md §2).
 
 * 'vtrace': V-trace with the configured ρ̄, c̄, pg-ρ̄ and λ (§4).
 * 'one_step_is': 1-step importance sampling: no correction of the value
@@ -23,7 +23,7 @@ import tensorflow as tf
 from impala_tf import vtrace
 
 CORRECTIONS = ('vtrace', 'one_step_is', 'epsilon_correction', 'no_correction')
-# Added to π(a|x) inside the log by 'epsilon_correction' (facts §2).
+# Added to π(a|x) inside the log by 'epsilon_correction' (paper.md §2).
 EPSILON = 1e-6
 
 

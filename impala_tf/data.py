@@ -103,7 +103,7 @@ def batch_slice(batch: Trajectory, start: int, size: int) -> Trajectory:
 
 
 class ReplayBuffer:
-  """The paper's replay (facts §2, Table D.3): a FIFO of trajectories,
+  """The paper's replay (paper.md §2, Table D.3): a FIFO of trajectories,
   sampled uniformly with replacement.
 
   Args:

@@ -1,4 +1,4 @@
-"""The learner: one IMPALA update on a batch of trajectories (facts §3, §7).
+"""The learner: one IMPALA update on a batch of trajectories (paper.md §3, §7).
 
 ``Learner.train_step`` unrolls the agent over a time-major batch of
 trajectories, computes V-trace targets against the behaviour policy's logits,
@@ -29,7 +29,7 @@ from impala_tf.types import Trajectory
 
 SUM = tf.distribute.ReduceOp.SUM
 # The hyperparameters a run may change while it trains (population-based
-# training, facts §6.4), by their config field names. The learner holds each
+# training, paper.md §6.4), by their config field names. The learner holds each
 # in a variable, so a new value needs no retrace and lands in checkpoints.
 EVOLVABLE = ('learning_rate', 'entropy_cost', 'rmsprop_epsilon',
              'max_grad_norm')

@@ -1,4 +1,4 @@
-"""IMPALA's losses and reward clipping (facts §6.1, §6.2, §7).
+"""IMPALA's losses and reward clipping (paper.md §6.1, §6.2, §7).
 
 As in the paper (Table D.1 note) and the original release, every loss is
 **summed** over time and batch, not averaged: the learning rates of the paper
@@ -58,13 +58,13 @@ def clip_rewards(rewards: tf.Tensor, mode: str) -> tf.Tensor:
   """Reward clipping applied to the training rewards.
 
   Modes:
-    'abs_one': clip to [−1, 1] (Atari, DMLab single tasks; facts §6.2, §6.3).
+    'abs_one': clip to [−1, 1] (Atari, DMLab single tasks; paper.md §6.2, §6.3).
     'soft_asymmetric': the original release's "optimistic asymmetric"
       clipping: 5·tanh(r/5) for r ≥ 0, 0.3·5·tanh(r/5) for r < 0.
     'paper_asymmetric': the formula of the paper's Fig. D.1:
       0.3·min(tanh r, 0) + 5·max(tanh r, 0).
     'none': unchanged.
-  The two asymmetric modes are different functions (facts §6.2): the release
+  The two asymmetric modes are different functions (paper.md §6.2): the release
   squeezes by 5 before tanh, the figure does not. Both are offered so that a
   run can match either source; DMLab-30 configs say which one they use.
   """

@@ -1,11 +1,11 @@
-"""The IMPALA agent as Sonnet 2 modules (facts §5).
+"""The IMPALA agent as Sonnet 2 modules (paper.md §5).
 
 * `ShallowTorso`: the A3C network (Mnih et al., 2016): conv 16 8×8/4, conv
-  32 4×4/2, FC 256 (facts §5.2; the paper's Fig. 3 left, 1.2 M parameters with
+  32 4×4/2, FC 256 (paper.md §5.2; the paper's Fig. 3 left, 1.2 M parameters with
   the LSTM and language parts).
 * `DeepTorso`: the residual network of the original release: three sections
   of (16, 32, 32) channels, each conv 3×3 → max-pool 3×3/2 → two residual
-  blocks; FC 256 (facts §5.2; Fig. 3 right, 15 conv layers, 1.6 M parameters).
+  blocks; FC 256 (paper.md §5.2; Fig. 3 right, 15 conv layers, 1.6 M parameters).
 * `MLPTorso`: for small vector-observation environments used in tests and
   quick checks; not part of the paper.
 * `InstructionEncoder`: DMLab's language channel: words hashed into 1000
@@ -14,7 +14,7 @@
 * `ImpalaAgent`: torso ⊕ clipped last reward ⊕ one-hot last action (the
   paper's Fig. 3; the original release's Atari port leaves the action out,
   ``last_action_input=False``) (⊕ instruction) → LSTM 256 (reset inside the unroll wherever ``done`` is
-  set), or no LSTM for the feed-forward Atari agents (facts §4.2) → policy
+  set), or no LSTM for the feed-forward Atari agents (paper.md §4.2) → policy
   logits and baseline; the action is sampled from the logits.
 
 The agent has one code path: the actor's single-step call is an unroll of
@@ -33,7 +33,7 @@ TORSOS = ('shallow', 'deep', 'mlp')
 
 
 class ShallowTorso(snt.Module):
-  """The A3C torso (facts §5.2). Frames ``[N, H, W, C]`` uint8 → ``[N, 256]``."""
+  """The A3C torso (paper.md §5.2). Frames ``[N, H, W, C]`` uint8 → ``[N, 256]``."""
 
   def __init__(self, name: str = 'shallow_torso'):
     super().__init__(name=name)
@@ -61,7 +61,7 @@ class ResidualBlock(snt.Module):
 
 
 class DeepTorso(snt.Module):
-  """The residual torso (facts §5.2). Frames ``[N, H, W, C]`` → ``[N, 256]``."""
+  """The residual torso (paper.md §5.2). Frames ``[N, H, W, C]`` → ``[N, 256]``."""
 
   def __init__(self,
                section_channels: Sequence[int] = (16, 32, 32),
@@ -116,7 +116,7 @@ def make_torso(name: str) -> snt.Module:
 
 
 class InstructionEncoder(snt.Module):
-  """DMLab's language channel (facts §5.2). Strings ``[N]`` → ``[N, 64]``."""
+  """DMLab's language channel (paper.md §5.2). Strings ``[N]`` → ``[N, 64]``."""
 
   def __init__(self,
                num_hash_buckets: int = 1000,
@@ -180,7 +180,7 @@ class ImpalaAgent(snt.Module):
   Args:
     num_actions: size of the discrete action set.
     torso: 'shallow', 'deep' or 'mlp'.
-    use_lstm: LSTM core (DMLab) or feed-forward (Atari, facts §4.2).
+    use_lstm: LSTM core (DMLab) or feed-forward (Atari, paper.md §4.2).
     use_instruction: read ``(frame, instruction)`` observations (DMLab).
     lstm_size: units of the core LSTM (256 in the paper).
     last_action_input: feed the one-hot last action to the core (Fig. 3);

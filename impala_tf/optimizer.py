@@ -32,7 +32,7 @@ class RMSProp(tf.Module):
   Args:
     variables: the trainable variables it will update; slots are created
       at once (under the caller's strategy scope) so that checkpoints hold them.
-    decay: the mean-square decay (0.99 in the original release, facts §6.2).
+    decay: the mean-square decay (0.99 in the original release, paper.md §6.2).
     momentum: 0 in the paper (Tables D.3, G.1).
     epsilon: ε inside the square root ('tf1') or added to it ('torch'); a
       variable so that PBT can evolve it.

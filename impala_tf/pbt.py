@@ -1,4 +1,4 @@
-"""Population-based training with the paper's rules (facts §6.4).
+"""Population-based training with the paper's rules (paper.md §6.4).
 
 The paper's rules, not Ray Tune's stock `PopulationBasedTraining` (which
 exploits its bottom quantile from its top quantile and perturbs by 0.8/1.2):

@@ -2,13 +2,13 @@
 
 Human-normalised score (HNS): 100 · (score − random) / (human − random).
 
-Atari-57: the standard random and human references (facts §9); with them the
-paper's Table 4 medians reproduce exactly (facts §4.3). The paper's means do
+Atari-57: the standard random and human references (paper.md §9); with them the
+paper's Table 4 medians reproduce exactly (paper.md §4.3). The paper's means do
 not reproduce with any known reference table: compare medians first.
 
 DMLab-30: the original release's references (dmlab30.py) by default. The
 paper's Table B.1 prints slightly different ones, and its four lasertag rows
-have small and large swapped relative to the release (facts §3.3); we keep
+have small and large swapped relative to the release (paper.md §3.3); we keep
 the release's values, which are what its code computed, and offer the
 paper's for recomputing the paper's own summary.
 """
@@ -17,7 +17,7 @@ from typing import Dict, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-# (game, random, human) — facts §9 [DQNZOO atari_data.py].
+# (game, random, human) — paper.md §9 [DQNZOO atari_data.py].
 ATARI_REFERENCE_SCORES = {
     'alien': (227.8, 7127.7),
     'amidar': (5.8, 1719.5),
@@ -78,7 +78,7 @@ ATARI_REFERENCE_SCORES = {
     'zaxxon': (32.5, 9173.3),
 }
 
-# Table C.1 (facts §4.4): IMPALA deep multi-task, shallow expert, deep expert.
+# Table C.1 (paper.md §4.4): IMPALA deep multi-task, shallow expert, deep expert.
 PAPER_TABLE_C1 = {
     'alien': (2344.60, 1536.05, 15962.10),
     'amidar': (136.82, 497.62, 1554.79),
@@ -143,9 +143,9 @@ PAPER_TABLE_C1 = {
 PAPER_ATARI_COLUMNS = ('impala_deep_multitask', 'impala_shallow',
                        'impala_deep')
 
-# Table 4 (facts §4.1): (median, mean) human-normalised, in %. None: not
+# Table 4 (paper.md §4.1): (median, mean) human-normalised, in %. None: not
 # available. The expert medians are the cells garbled in the paper's text,
-# recomputed from Table C.1 (facts §4.3).
+# recomputed from Table C.1 (paper.md §4.3).
 PAPER_TABLE_4 = {
     'A3C, shallow, experts': (None, 285.9),
     'A3C, deep, experts': (None, 503.6),
@@ -195,7 +195,7 @@ def paper_atari_scores(column: str) -> Dict[str, float]:
   return {game: row[index] for game, row in PAPER_TABLE_C1.items()}
 
 
-# Per test level (facts §3.3): the paper's Table B.1 (human, random, Experts,
+# Per test level (paper.md §3.3): the paper's Table B.1 (human, random, Experts,
 # IMPALA) and the original release's dmlab30.py references (human, random).
 DMLAB30_TABLE_B1 = {
     'rooms_collect_good_objects_test': (10.0, 0.1, 9.0, 5.8, 10, 0.073),
@@ -232,7 +232,7 @@ DMLAB30_TABLE_B1 = {
 
 DMLAB30_TEST_LEVELS = tuple(DMLAB30_TABLE_B1)
 # Two levels are trained on a _train variant and evaluated on its _test
-# variant (facts §3.2); the other 28 are the same level in both.
+# variant (paper.md §3.2); the other 28 are the same level in both.
 DMLAB30_TRAIN_TO_TEST = {
     'rooms_collect_good_objects_train': 'rooms_collect_good_objects_test',
     'rooms_exploit_deferred_effects_train':
@@ -243,7 +243,7 @@ DMLAB30_TRAIN_LEVELS = tuple(
     for level in DMLAB30_TEST_LEVELS)
 DMLAB30_REFERENCES = ('release', 'paper')
 
-# Table 3 (facts §3.1): mean capped HNS on the test levels, in %.
+# Table 3 (paper.md §3.1): mean capped HNS on the test levels, in %.
 PAPER_TABLE_3 = {
     'A3C, deep': 23.8,
     'IMPALA, shallow': 37.1,
@@ -253,7 +253,7 @@ PAPER_TABLE_3 = {
     'IMPALA, deep, PBT, 8 learners': 49.1,
 }
 
-# Table 2 (facts §2): mean final return of the 3 best of 24 settings, by
+# Table 2 (paper.md §2): mean final return of the 3 best of 24 settings, by
 # (off_policy_correction, replay) and level, in the caption's level order.
 TABLE_2_LEVELS = ('rooms_watermaze', 'rooms_keys_doors_puzzle',
                   'lasertag_three_opponents_small',

@@ -70,7 +70,7 @@ def atari57_table(run_dirs: Sequence[str]) -> Tuple[pd.DataFrame, str]:
                  f'or mean): {", ".join(summary.missing)}.')
   lines.append('')
   lines.append('Paper means come from a reference table we could not identify '
-               '(facts §4.3); compare medians.')
+               '(paper.md §4.3); compare medians.')
   return table, '\n'.join(lines)
 
 
@@ -78,7 +78,7 @@ def dmlab30_table(run_dirs: Sequence[str]) -> Tuple[pd.DataFrame, str]:
   """The per-level table (Table B.1) and a Markdown summary beside Table 3.
 
   Our HNS uses the original release's references; the paper's columns are
-  shown as printed (facts §3.3 explains the lasertag difference).
+  shown as printed (paper.md §3.3 explains the lasertag difference).
   """
   ours = {scores.DMLAB30_TRAIN_TO_TEST.get(level, level): score
           for level, score in evaluated_scores(run_dirs).items()}

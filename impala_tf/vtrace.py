@@ -1,11 +1,11 @@
-"""V-trace off-policy targets (Espeholt et al., 2018, §4; facts §7).
+"""V-trace off-policy targets (Espeholt et al., 2018, §4; paper.md §7).
 
 Pure functions of tensors. Everything is time-major: leaves are ``[T, ...]``
 where ``...`` is usually ``[B]``; any trailing axes are allowed as long as all
 per-step inputs share one shape and ``bootstrap_value`` has that shape without
 the time axis.
 
-Definitions (facts §7), with per-step discounts γ_t (0 where an episode ends):
+Definitions (paper.md §7), with per-step discounts γ_t (0 where an episode ends):
 
     ρ_t  = min(ρ̄, π(a_t|x_t) / μ(a_t|x_t))
     c_t  = λ · min(c̄, π(a_t|x_t) / μ(a_t|x_t))
@@ -157,7 +157,7 @@ def from_importance_weights(log_rhos,
     clip_pg_rho_threshold: truncates the ρ in the policy-gradient advantage
       (the paper uses ρ̄ there; the original release exposes it separately).
       ``None``: no clipping.
-    lambda_: λ ∈ [0, 1], multiplies every c_t (facts §7, Remark 2).
+    lambda_: λ ∈ [0, 1], multiplies every c_t (paper.md §7, Remark 2).
     name: name scope.
 
   Returns:

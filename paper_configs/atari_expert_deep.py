@@ -13,9 +13,9 @@ from impala_tf import config as config_lib
 def get_config(game: str = 'pong'):
   config = config_lib.atari_config()
   config.levels = (game,)
-  config.torso = 'deep'  # Facts §5.2.
+  config.torso = 'deep'  # paper.md §5.2.
   config.total_environment_frames = int(200e6)  # Experts: 200 M (§5.3.2).
-  config.num_actors = 4  # As the shallow expert; not stated (facts §6.3).
+  config.num_actors = 4  # As the shallow expert; not stated (paper.md §6.3).
   config.envs_per_actor = 24
   config.max_inference_batch_size = 96
   return config

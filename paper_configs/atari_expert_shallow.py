@@ -13,9 +13,9 @@ from impala_tf import config as config_lib
 def get_config(game: str = 'pong'):
   config = config_lib.atari_config()
   config.levels = (game,)
-  config.torso = 'shallow'  # The A3C network (facts §4.2, §5.2).
+  config.torso = 'shallow'  # The A3C network (paper.md §4.2, §5.2).
   config.total_environment_frames = int(200e6)  # Experts: 200 M (§5.3.2).
-  # The number of actors is not stated for Atari (facts §6.3). On a 2-core
+  # The number of actors is not stated for Atari (paper.md §6.3). On a 2-core
   # machine 4 worker processes of 24 games keep the learner busy (measured
   # with benchmarks/throughput.py); raise num_actors with more cores.
   config.num_actors = 4

@@ -1,10 +1,10 @@
 """IMPALA deep multi-task agent on Atari-57 (Table 4 and Table C.1 "IMPALA
 (deep, multi-task)"): one set of weights for all 57 games.
 
-Games are assigned to environments round robin (facts §8.2), the full 18
+Games are assigned to environments round robin (paper.md §8.2), the full 18
 actions are used so that every game shares one policy head (App. G), and
 the budget is 200 M frames per game, 11.4 B in total (§5.3.2). The paper
-trains a PBT population of 24 (facts §6.4); its settings are recorded in
+trains a PBT population of 24 (paper.md §6.4); its settings are recorded in
 ``config.pbt`` for the scale-out runtime. A single run of this config uses
 the expert hyperparameters of Table G.1 as its starting point.
 
@@ -27,7 +27,7 @@ def get_config():
   config.num_actors = 3
   config.envs_per_actor = 19
   config.max_inference_batch_size = 57
-  # Population-based training (facts §6.4, Table G.1), for the scale-out
+  # Population-based training (paper.md §6.4, Table G.1), for the scale-out
   # runtime. Initial hyperparameters are drawn from the Table D.1 ranges.
   config.pbt = config_lib.pbt_config(
       evolved=('learning_rate', 'entropy_cost', 'rmsprop_epsilon',

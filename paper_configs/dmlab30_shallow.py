@@ -4,7 +4,7 @@ shallow": 37.1 %).
 The 30 training levels are assigned to environments round robin (facts
 §8.2); the paper uses 210 actors and one learner (§5.3.1). Reward clipping
 is the release's 'soft_asymmetric', the function its DMLab-30 results were
-produced with; 'paper_asymmetric' is Fig. D.1's formula (facts §6.2).
+produced with; 'paper_asymmetric' is Fig. D.1's formula (paper.md §6.2).
 
   python -m impala_tf.train --config=paper_configs/dmlab30_shallow.py \
       --logdir=runs/dmlab30_shallow

@@ -15,7 +15,7 @@ from impala_tf import config as config_lib
 from impala_tf import corrections
 from impala_tf import sweep
 
-REPLAY_FRACTIONS = (0.0, 0.5)  # Without, and with 50 % replay (facts §2).
+REPLAY_FRACTIONS = (0.0, 0.5)  # Without, and with 50 % replay (paper.md §2).
 
 
 def get_sweep(base: str = os.path.join(os.path.dirname(__file__), 'catch.py')):

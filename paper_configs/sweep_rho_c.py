@@ -1,4 +1,4 @@
-"""The ρ̄ × c̄ ablation grid of V-trace's truncation levels (facts §7), with λ.
+"""The ρ̄ × c̄ ablation grid of V-trace's truncation levels (paper.md §7), with λ.
 
 ρ̄ ∈ {0.5, 1, 10, 100, ∞} and c̄ ∈ {0.5, 1, 2, ∞}, keeping c̄ ≤ ρ̄ as the
 paper assumes (None means no truncation), each with λ ∈ {1, 0.9}: 26 runs.

@@ -1,4 +1,4 @@
-"""Table 2 (facts §2): four off-policy corrections × without / with replay ×
+"""Table 2 (paper.md §2): four off-policy corrections × without / with replay ×
 24 hyperparameter settings, 192 runs on one level.
 
 The 24 settings (entropy cost, learning rate, RMSProp ε) are drawn once from
@@ -23,9 +23,9 @@ from impala_tf import config as config_lib
 from impala_tf import corrections
 from impala_tf import sweep
 
-NUM_SETTINGS = 24  # Sweep size (facts §3.1).
+NUM_SETTINGS = 24  # Sweep size (paper.md §3.1).
 SEED = 2018
-REPLAY_FRACTIONS = (0.0, 0.5)  # Without, and with 50 % replay (facts §2).
+REPLAY_FRACTIONS = (0.0, 0.5)  # Without, and with 50 % replay (paper.md §2).
 
 
 def settings(num=NUM_SETTINGS, seed=SEED):

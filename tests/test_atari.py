@@ -1,4 +1,4 @@
-"""Atari with real ROMs: the paper's preprocessing and protocol (facts §4.2)."""
+"""Atari with real ROMs: the paper's preprocessing and protocol (paper.md §4.2)."""
 
 import cv2
 import gymnasium as gym

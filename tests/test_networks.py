@@ -35,7 +35,7 @@ def make_env_outputs(rng, num_steps, batch_size, frame_shape, instructions=None,
 
 
 @pytest.mark.parametrize('torso,expected', [
-    ('shallow', 1_230_426),  # Facts §5.3.
+    ('shallow', 1_230_426),  # paper.md §5.3.
     ('deep', 1_628_010),
 ])
 def test_parameter_counts_equal_the_paper(torso, expected):

@@ -8,7 +8,7 @@ from impala_tf.envs import atari
 
 
 @pytest.mark.parametrize('column,median', [
-    ('impala_shallow', 93.2),  # Facts §4.3.
+    ('impala_shallow', 93.2),  # paper.md §4.3.
     ('impala_deep', 191.8),
     ('impala_deep_multitask', 59.7),
 ])
@@ -20,7 +20,7 @@ def test_table_c1_medians_reproduce_table_4(column, median):
 
 def test_means_are_those_of_the_standard_references():
   # The paper's means (466.4 / 957.6 / 176.9) do not reproduce with the
-  # standard table (facts §4.3); these are what the standard table gives.
+  # standard table (paper.md §4.3); these are what the standard table gives.
   shallow = scores.atari_summary(scores.paper_atari_scores('impala_shallow'))
   multitask = scores.atari_summary(
       scores.paper_atari_scores('impala_deep_multitask'))
@@ -51,7 +51,7 @@ def test_reference_table_covers_the_suite():
 
 @pytest.mark.parametrize('column,capped', [('experts', 44.4), ('impala', 49.3)])
 def test_table_b1_recomputes_the_papers_capped_means(column, capped):
-  # Facts §3.3: with the paper's own references, 44.44 % and 49.34 %.
+  # paper.md §3.3: with the paper's own references, 44.44 % and 49.34 %.
   summary = scores.dmlab30_summary(scores.paper_dmlab30_scores(column),
                                    references='paper')
   assert summary.num_levels == 30 and summary.missing == []
@@ -60,7 +60,7 @@ def test_table_b1_recomputes_the_papers_capped_means(column, capped):
 
 def test_release_references_give_the_documented_lasertag_difference():
   # With the release's references and the paper's labels as printed the
-  # means are 45.74 % and 50.06 %, and uncapped 53.48 % (facts §3.3).
+  # means are 45.74 % and 50.06 %, and uncapped 53.48 % (paper.md §3.3).
   experts = scores.dmlab30_summary(scores.paper_dmlab30_scores('experts'))
   impala = scores.dmlab30_summary(scores.paper_dmlab30_scores('impala'))
   assert round(experts.capped_mean, 2) == 45.74

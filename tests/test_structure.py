@@ -85,3 +85,23 @@ def test_reading_run_directories_does_not_import_tensorflow():
   result = subprocess.run([sys.executable, '-c', code], cwd=REPO,
                           capture_output=True, text=True, check=True)
   assert result.stdout.strip() == '[]'
+
+
+def test_every_cited_section_of_docs_paper_exists():
+  import re  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(REPO, 'docs', 'paper.md')) as f:
+    sections = set(re.findall(r'^#{2,3} (\d+(?:\.\d+)?)\.? ', f.read(),
+                              re.MULTILINE))
+  cited = {}
+  for top in ('impala_tf', 'paper_configs', 'tests', 'benchmarks',
+              'notebooks'):
+    for directory, _, files in os.walk(os.path.join(REPO, top)):
+      for name in files:
+        if name.endswith(('.py', '.ipynb', '.md')):
+          path = os.path.join(directory, name)
+          for section in re.findall(r'paper\.md §(\d+(?:\.\d+)?)',
+                                    open(path).read()):
+            cited.setdefault(section, os.path.relpath(path, REPO))
+  assert len(cited) > 10
+  missing = {s: path for s, path in cited.items() if s not in sections}
+  assert not missing

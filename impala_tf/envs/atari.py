@@ -1,4 +1,4 @@
-"""Atari through gymnasium + ale-py with the paper's protocol (facts §4.2, §6.3).
+"""Atari through gymnasium + ale-py with the paper's protocol (paper.md §4.2, §6.3).
 
 84×84 grayscale frames, action repeat 4 with a max over the last 2 frames, a
 stack of the last 4 frames (``[84, 84, 4]`` uint8, channels last), 1–30 random
@@ -15,7 +15,7 @@ reports ``info['game_over']`` so that scored episode returns are whole games.
 import gymnasium as gym
 import numpy as np
 
-# The Atari-57 suite, in the snake_case names of the reference tables (facts §9).
+# The Atari-57 suite, in the snake_case names of the reference tables (paper.md §9).
 ATARI_57 = (
     'alien', 'amidar', 'assault', 'asterix', 'asteroids', 'atlantis',
     'bank_heist', 'battle_zone', 'beam_rider', 'berzerk', 'bowling', 'boxing',
@@ -30,7 +30,7 @@ ATARI_57 = (
     'yars_revenge', 'zaxxon')
 
 ACTION_REPEATS = 4  # Table G.1.
-MAX_EPISODE_FRAMES = 108_000  # 30 minutes at 60 Hz; facts §4.2, §9.
+MAX_EPISODE_FRAMES = 108_000  # 30 minutes at 60 Hz; paper.md §4.2, §9.
 
 
 def ale_id(game: str) -> str:
@@ -120,7 +120,7 @@ def make_atari(game: str,
   env = gym.make(
       ale_id(game),
       frameskip=1,  # AtariPreprocessing repeats and max-pools.
-      repeat_action_probability=0.0,  # No sticky actions (facts §4.2).
+      repeat_action_probability=0.0,  # No sticky actions (paper.md §4.2).
       full_action_space=full_action_space,
       max_num_frames_per_episode=MAX_EPISODE_FRAMES)
   env = gym.wrappers.AtariPreprocessing(

@@ -1,4 +1,4 @@
-"""DeepMind Lab with the paper's settings (facts §6.2, §8).
+"""DeepMind Lab with the paper's settings (paper.md §6.2, §8).
 
 Observations ``RGB_INTERLEAVED`` (72×96×3 uint8) and ``INSTR`` (a string),
 returned as the tuple ``(frame, instruction)``; the 9 actions of Table D.2 as
@@ -50,7 +50,7 @@ INSTALL_HINT = (
     'run again. See REPRODUCE.md, DMLab section.')
 
 
-# Table 2's single tasks (facts §2): four are DMLab-30 levels, one is not.
+# Table 2's single tasks (paper.md §2): four are DMLab-30 levels, one is not.
 TABLE_2_LEVELS = scores.TABLE_2_LEVELS
 _STOCK_LEVELS = ('seekavoid_arena_01',)  # Shipped with DMLab, not in DMLab-30.
 

@@ -113,7 +113,7 @@ def make_agent(config: ml_collections.ConfigDict,
 
 
 def level_of_environment(config: ml_collections.ConfigDict, index: int) -> str:
-  """Round robin over levels by global environment index (facts §8.2)."""
+  """Round robin over levels by global environment index (paper.md §8.2)."""
   return config.levels[index % len(config.levels)]
 
 

@@ -1,5 +1,5 @@
 """Actors as Ray actors, on any node of a Ray cluster (the paper's
-distributed setting, facts §1).
+distributed setting, paper.md §1).
 
     ActorWorker (Ray actor, any node)            learner process
       EnvironmentGroup ⇄ Actor, own CPU network ─┐
