@@ -197,6 +197,26 @@ def dmlab_config() -> ml_collections.ConfigDict:
   return config
 
 
+def quick_check_config(env: str) -> ml_collections.ConfigDict:
+  """What the small test tasks (catch, memory) share: an MLP torso on their
+  tiny frames, no action repeat, a small fleet, and settings that learn them
+  in minutes on 2 cores. Not a paper setting."""
+  config = base_config()
+  config.env = env
+  config.levels = (env,)
+  config.torso = 'mlp'  # Their frames are too small for the conv torsos.
+  config.num_action_repeats = 1
+  config.batch_size = 16
+  config.num_actors = 2
+  config.envs_per_actor = 8
+  config.max_inference_batch_size = 16
+  config.learning_rate = 2e-3
+  config.rmsprop_epsilon = 0.01
+  config.entropy_cost = 0.01
+  config.log_interval_s = 5.0
+  return config
+
+
 def pbt_config(evolved) -> ml_collections.ConfigDict:
   """Population-based training as the paper runs it (paper.md §6.4), recorded
   in ``config.pbt`` for the scale-out runtime.
@@ -242,8 +262,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
       envs.check_level(config.env, level)
     except ValueError as error:
       raise ValueError(f'config.levels: {error}') from None
-  check('torso', lambda x: x in ('shallow', 'deep', 'mlp'),
-        "one of 'shallow', 'deep', 'mlp'")
+  from impala_tf import networks  # pylint: disable=g-import-not-at-top
+  check('torso', lambda x: x in networks.TORSOS, f'one of {networks.TORSOS}')
   check('fire_reset', lambda x: not x or config.env == 'atari',
         "False unless config.env='atari'")
   for field in ('num_actors', 'envs_per_actor', 'unroll_length', 'batch_size',

@@ -14,29 +14,30 @@ The argument is the base config (``path[:argument]``); default: the
 rooms_watermaze single-task config.
 """
 
-import math
 import os
 
 import numpy as np
 
 from impala_tf import config as config_lib
 from impala_tf import corrections
+from impala_tf import pbt
 from impala_tf import sweep
 
 NUM_SETTINGS = 24  # Sweep size (paper.md §3.1).
 SEED = 2018
 REPLAY_FRACTIONS = (0.0, 0.5)  # Without, and with 50 % replay (paper.md §2).
+# The hyperparameters swept (paper.md §6.1), in the order they are drawn.
+EVOLVED = ('entropy_cost', 'learning_rate', 'rmsprop_epsilon')
 
 
 def settings(num=NUM_SETTINGS, seed=SEED):
-  """Table D.1: entropy cost and learning rate log-uniform, ε categorical."""
+  """``num`` draws from Table D.1 (entropy cost and learning rate
+  log-uniform, ε categorical), by the sampler population-based training
+  starts its members with."""
+  ranges = config_lib.base_config()
+  ranges.pbt = config_lib.pbt_config(evolved=EVOLVED)
   rng = np.random.default_rng(seed)
-  log_uniform = lambda low, high: float(math.exp(
-      rng.uniform(math.log(low), math.log(high))))
-  return [dict(entropy_cost=log_uniform(5e-5, 1e-2),
-               learning_rate=log_uniform(5e-6, 5e-3),
-               rmsprop_epsilon=float(rng.choice([1e-1, 1e-3, 1e-5, 1e-7])))
-          for _ in range(num)]
+  return [pbt.initial_hyperparameters(ranges, rng) for _ in range(num)]
 
 
 def get_sweep(base: str = os.path.join(os.path.dirname(__file__),

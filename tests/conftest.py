@@ -14,3 +14,18 @@ import tensorflow as tf  # pylint: disable=g-import-not-at-top
 _cpus = tf.config.list_physical_devices('CPU')
 tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+
+
+def wait_for(condition, timeout_s, what='the condition'):
+  """Polls ``condition()`` until it returns something true, and returns
+  that; fails naming ``what`` after ``timeout_s``. Tests wait for states,
+  not for fixed times, so that a slow machine makes them slower, not red."""
+  import time  # pylint: disable=g-import-not-at-top
+  deadline = time.monotonic() + timeout_s
+  while True:
+    value = condition()
+    if value:
+      return value
+    if time.monotonic() > deadline:
+      raise AssertionError(f'timed out after {timeout_s} s waiting for {what}')
+    time.sleep(0.05)

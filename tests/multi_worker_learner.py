@@ -30,6 +30,7 @@ def main(task_index, ports, input_path, output_path):
   from impala_tf.data import trajectory_spec
   from impala_tf.learner import Learner
   from impala_tf.runtime import training
+  from tests import distribute
   # pylint: enable=g-import-not-at-top
 
   inputs = np.load(input_path)
@@ -54,7 +55,7 @@ def main(task_index, ports, input_path, output_path):
   leaves = [inputs[f'batch_{i}'] for i in range(len(tree.flatten(whole)))]
   batch = tree.unflatten_as(whole, leaves)
 
-  distributed = data.distribute_batch(strategy, batch)
+  distributed = distribute.distribute_batch(strategy, batch)
   for _ in range(2):  # Two updates: the optimiser state must agree too.
     stats = learner.train_step(distributed)
   np.savez(output_path,

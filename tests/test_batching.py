@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from impala_tf.batching import BatcherClosedError, DynamicBatcher
+from tests.conftest import wait_for
 
 
 def run_concurrently(fn, args_list):
@@ -29,16 +30,24 @@ def run_concurrently(fn, args_list):
 
 
 def test_each_caller_gets_exactly_its_own_rows():
-  calls = []
+  calls, callers = [], []
 
   def fn(x, nest):
+    # The first network call waits until every caller has come, so that the
+    # others pile up behind it however slowly their threads start.
+    wait_for(lambda: len(callers) == 8, 10, 'all 8 callers')
     calls.append(len(x))
     return {'double': x * 2, 'sum': x + nest['y']}, (nest['y'],)
 
   batcher = DynamicBatcher(fn, max_batch_size=64, timeout_s=0.2)
+
+  def counted_batcher(*args):
+    callers.append(1)
+    return batcher(*args)
+
   args_list = [(np.arange(n) + 100 * i, {'y': np.full(n, i)})
                for i, n in enumerate([1, 3, 2, 5, 4, 1, 2, 3])]
-  results, errors = run_concurrently(batcher, args_list)
+  results, errors = run_concurrently(counted_batcher, args_list)
   batcher.close()
   assert errors == [None] * 8
   for (x, nest), (out, (y,)) in zip(args_list, results):

@@ -13,6 +13,7 @@ from impala_tf.actor import Actor
 from impala_tf.runtime.env_process import EnvironmentGroup
 from impala_tf.types import AgentOutput
 from tests import fake_envs
+from tests.conftest import wait_for
 
 
 def test_full_queue_blocks_producers_and_loses_nothing():
@@ -27,7 +28,8 @@ def test_full_queue_blocks_producers_and_loses_nothing():
   producers = [threading.Thread(target=produce, args=(s,)) for s in (0, 100)]
   for producer in producers:
     producer.start()
-  time.sleep(0.3)
+  wait_for(lambda: trajectory_queue.size() == 2 and len(produced) == 2, 10,
+           'the queue to fill')
   # Only the capacity got in; the producers wait (they are not failed).
   assert trajectory_queue.size() == 2
   assert len(produced) == 2 and all(p.is_alive() for p in producers)
@@ -120,9 +122,8 @@ def run_actor(policy, num_envs, unroll_length, num_trajectories):
   thread = threading.Thread(target=actor.run, args=(stop,))
   try:
     thread.start()
-    deadline = time.monotonic() + 30
-    while len(trajectories) < num_trajectories and time.monotonic() < deadline:
-      time.sleep(0.01)
+    wait_for(lambda: len(trajectories) >= num_trajectories, 30,
+             f'{num_trajectories} trajectories')
   finally:
     stop.set()
     thread.join(timeout=10)

@@ -17,6 +17,7 @@ from impala_tf.learner import Learner, restore_policy
 from impala_tf.data import trajectory_spec
 from impala_tf.types import (AgentOutput, StepOutput, StepOutputInfo,
                              Trajectory)
+from tests import distribute
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -288,7 +289,7 @@ def test_mirrored_strategy_over_two_devices_gives_the_same_update():
                             mirrored_agent.trainable_variables):
     target.assign(source)
 
-  distributed = data.distribute_batch(strategy, batch)
+  distributed = distribute.distribute_batch(strategy, batch)
   for _ in range(2):  # Two updates: the optimiser state must agree too.
     single_stats = learner.train_step(batch)
     mirrored_stats = mirrored.train_step(distributed)

@@ -2,7 +2,6 @@
 
 import os
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from impala_tf import config as config_lib
 from impala_tf import rundir
 from impala_tf.runtime import ray as ray_runtime
 from impala_tf.runtime import training
+from tests.conftest import wait_for
 from tests.test_learner import OnPolicyLoop, chain_learner
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,16 +37,6 @@ def two_node_cluster():
   yield cluster
   ray.shutdown()
   cluster.shutdown()
-
-
-def wait_for(condition, timeout_s, what):
-  deadline = time.monotonic() + timeout_s
-  while time.monotonic() < deadline:
-    value = condition()
-    if value:
-      return value
-    time.sleep(0.5)
-  raise AssertionError(f'timed out after {timeout_s} s waiting for {what}')
 
 
 def worker_names(prefix):

@@ -18,6 +18,7 @@ from impala_tf import evaluate
 from impala_tf import rundir
 from impala_tf.runtime import fleet
 from impala_tf.runtime import training
+from tests.conftest import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -35,6 +36,22 @@ def train_records(logdir):
   if not os.path.exists(os.path.join(logdir, rundir.METRICS_FILE)):
     return []
   return rundir.read_metrics(logdir, 'train')
+
+
+def stop_after(logdir, condition, timeout_s=240):
+  """An event that is set once the run's train records satisfy
+  ``condition(records)`` (or after ``timeout_s``, so a test never hangs)."""
+  stop = threading.Event()
+
+  def watch():
+    try:
+      wait_for(lambda: (records := train_records(logdir)) and
+               condition(records), timeout_s, 'the run to get far enough')
+    finally:
+      stop.set()
+
+  threading.Thread(target=watch, daemon=True).start()
+  return stop
 
 
 def worker_pids(parent_pid):
@@ -151,15 +168,15 @@ def test_training_survives_a_killed_worker_and_a_failing_actor(tmp_path,
 
   def kill_a_worker_then_stop():
     try:
-      deadline = time.monotonic() + 60
-      while time.monotonic() < deadline:
-        records = train_records(str(tmp_path))
-        if records and records[-1]['frames'] > 20_000 and calls['n'] > 300:
-          break
-        time.sleep(0.5)
+      wait_for(lambda: (records := train_records(str(tmp_path))) and
+               records[-1]['frames'] > 20_000 and calls['n'] > 300, 120,
+               'training past the injected actor failure')
       frames_at_kill['frames'] = train_records(str(tmp_path))[-1]['frames']
       os.kill(worker_pids(os.getpid())[0], signal.SIGKILL)
-      time.sleep(8)
+      wait_for(lambda: (records := train_records(str(tmp_path))) and
+               records[-1]['environment_restarts'] >= 1 and
+               records[-1]['frames'] > frames_at_kill['frames'] + 10_000,
+               120, 'training to go on after the kill')
     finally:
       stop.set()  # Whatever happens, the run ends.
 
@@ -183,8 +200,7 @@ def test_resume_continues_frames_schedule_and_state_exactly(tmp_path, caplog):
   logdir = str(tmp_path)
   frames_per_update = config.unroll_length * config.batch_size
 
-  stop = threading.Event()
-  threading.Timer(12.0, stop.set).start()
+  stop = stop_after(logdir, lambda records: records[-1]['num_updates'] >= 20)
   first = training.train(config, logdir, stop=stop)
   assert 0 < first['num_frames'] < config.total_environment_frames
 
@@ -223,8 +239,8 @@ def test_resume_continues_frames_schedule_and_state_exactly(tmp_path, caplog):
   # continues); the run says so and config.json records the rate in use.
   changed = config.copy_and_resolve_references()
   changed.learning_rate = config.learning_rate / 2
-  stop = threading.Event()
-  threading.Timer(8.0, stop.set).start()
+  stop = stop_after(logdir, lambda records: records[-1]['num_updates'] >=
+                   first['num_updates'] + 10)
   with caplog.at_level('WARNING'):
     second = training.train(changed, logdir, stop=stop)
   assert f'config.learning_rate={changed.learning_rate!r} is ignored' in (
@@ -288,22 +304,19 @@ def test_sigint_checkpoints_and_leaves_no_orphans(tmp_path):
        '--config=paper_configs/catch.py', f'--logdir={tmp_path}',
        '--config.log_interval_s=1'],
       cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-  deadline = time.monotonic() + 90
-  while time.monotonic() < deadline:
-    if train_records(str(tmp_path)):
-      break
-    time.sleep(0.5)
+  wait_for(lambda: train_records(str(tmp_path)), 120, 'the first log record')
   workers = worker_pids(process.pid)
   assert len(workers) == 2
   process.send_signal(signal.SIGINT)
   output, _ = process.communicate(timeout=60)
   assert process.returncode == 0, output[-3000:]
   assert tf.train.latest_checkpoint(str(tmp_path / 'checkpoints'))
-  time.sleep(1.0)
-  for pid in workers:  # Gone, not orphaned.
-    assert not os.path.exists(f'/proc/{pid}'), pid
+  # Gone, not orphaned.
+  wait_for(lambda: not any(os.path.exists(f'/proc/{pid}') for pid in workers),
+           10, f'the workers {workers} to exit')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('overrides', [
     dict(dynamic_batching=False),
     dict(strategy='mirrored', devices=('/cpu:0', '/cpu:1')),
