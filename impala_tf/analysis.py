@@ -14,6 +14,7 @@ from absl import flags
 import numpy as np
 import pandas as pd
 
+from impala_tf import cli
 from impala_tf import rundir
 
 
@@ -180,4 +181,4 @@ if __name__ == '__main__':
   flags.DEFINE_list('runs', [], 'Run directories to plot.')
   flags.DEFINE_string('output', 'learning_curves.png', 'PNG to write.')
   flags.DEFINE_integer('window', 100, 'Episodes in the rolling mean.')
-  app.run(main)
+  cli.run(main, only_reads_input=True)

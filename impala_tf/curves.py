@@ -33,6 +33,7 @@ from absl import flags
 import numpy as np
 import pandas as pd
 
+from impala_tf import cli
 from impala_tf import rundir
 
 COLUMNS = ('frames', 'mean_return', 'episodes', 'entropy', 'policy_lag',
@@ -250,4 +251,4 @@ if __name__ == '__main__':
                     f'from {sorted(REFERENCES)}.')
   flags.DEFINE_list('thresholds', ['-15', '0', '18'],
                     'milestones: returns to report the first frames of.')
-  app.run(main)
+  cli.run(main, only_reads_input=True)

@@ -24,6 +24,7 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
+from impala_tf import cli
 from impala_tf import data
 from impala_tf import rundir as rundir_lib
 from impala_tf.learner import restore_policy
@@ -136,4 +137,5 @@ if __name__ == '__main__':
   flags.DEFINE_integer('num_actors', None, 'Environment groups to play in '
                        "parallel; default: the run's num_actors.")
   flags.mark_flags_as_required(['logdir'])
-  app.run(main)
+  # Evaluation is all input: a run directory, its config and checkpoint.
+  cli.run(main, only_reads_input=True)

@@ -288,6 +288,22 @@ class MemberHook:
     return function(*args)
 
 
+def validate_population_config(config: ml_collections.ConfigDict) -> None:
+  """Raises ValueError naming what is wrong with a PBT run's config."""
+  # pylint: disable=g-import-not-at-top
+  from impala_tf import config as config_lib
+  from impala_tf.learner import EVOLVABLE
+  # pylint: enable=g-import-not-at-top
+  if 'pbt' not in config:
+    raise ValueError('--config has no pbt section; use a PBT config '
+                     '(e.g. paper_configs/dmlab30_deep_pbt.py)')
+  config_lib.validate_config(config)
+  for name in config.pbt.evolved:
+    if name not in EVOLVABLE:
+      raise ValueError(f'config.pbt.evolved: {name!r} cannot be evolved; '
+                       f'choose from {EVOLVABLE}')
+
+
 def run_population(config: ml_collections.ConfigDict, logdir: str,
                    cpus_per_member: float = 1.0) -> List[dict]:
   """Trains ``config.pbt.population_size`` members as Ray Tune trials.
@@ -302,16 +318,8 @@ def run_population(config: ml_collections.ConfigDict, logdir: str,
   """
   import ray  # pylint: disable=g-import-not-at-top
   from ray import tune  # pylint: disable=g-import-not-at-top
-  # pylint: disable=g-import-not-at-top
-  from impala_tf import config as config_lib
-  from impala_tf.learner import EVOLVABLE
-  # pylint: enable=g-import-not-at-top
 
-  config_lib.validate_config(config)
-  for name in config.pbt.evolved:
-    if name not in EVOLVABLE:
-      raise ValueError(f'config.pbt.evolved: {name!r} cannot be evolved; '
-                       f'choose from {EVOLVABLE}')
+  validate_population_config(config)
   logdir = os.path.abspath(logdir)
   os.makedirs(logdir, exist_ok=True)
   population = ray.remote(Population).options(num_cpus=0).remote(
@@ -361,14 +369,14 @@ def main(argv):
   from absl import app
   from absl import flags
   import ray
+  from impala_tf import cli
   # pylint: enable=g-import-not-at-top
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   args = flags.FLAGS
-  config = args.config
-  if 'pbt' not in config:
-    raise app.UsageError(f'--config has no pbt section; use a PBT config '
-                         '(e.g. paper_configs/dmlab30_deep_pbt.py)')
+  with cli.reading_input():
+    if len(argv) > 1:
+      raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+    config = cli.config_value(flags.FLAGS['config'])
+    validate_population_config(config)
   ray.init(address=args.ray_address, log_to_driver=False)
   results = run_population(config, args.logdir, args.cpus_per_member)
   for result in results:
@@ -378,7 +386,6 @@ def main(argv):
 
 if __name__ == '__main__':
   # pylint: disable=g-import-not-at-top
-  from absl import app as _app
   from absl import flags as _flags
   from ml_collections import config_flags as _config_flags
   # pylint: enable=g-import-not-at-top
@@ -392,4 +399,5 @@ if __name__ == '__main__':
   _flags.DEFINE_float('cpus_per_member', 1.0, 'Ray CPUs each member reserves '
                       '(its learner; its actors follow config.runtime).')
   _flags.mark_flags_as_required(['config', 'logdir'])
-  _app.run(main)
+  from impala_tf import cli as _cli  # pylint: disable=g-import-not-at-top
+  _cli.run(main)

@@ -19,6 +19,7 @@ it with `impala_tf.runtime.run_writer.RunWriter`.
 """
 
 import json
+import logging
 import os
 import shlex
 import subprocess
@@ -68,20 +69,46 @@ def source_commit() -> str:
   return head.stdout.strip() + ('-dirty' if dirty else '')
 
 
+def _run_file(logdir: str, name: str) -> str:
+  """The path of a run's file; FileNotFoundError saying what is wrong."""
+  if not os.path.isdir(logdir):
+    raise FileNotFoundError(f'{logdir} is not a directory')
+  path = os.path.join(logdir, name)
+  if not os.path.exists(path):
+    raise FileNotFoundError(f'{logdir} is not a run directory: it has no '
+                            f'{name}')
+  return path
+
+
 def read_config(logdir: str) -> ml_collections.ConfigDict:
   """The run's config on top of today's defaults, so that a run written
   before a field existed still loads (with that field's default)."""
   config = config_lib.base_config()
-  with open(os.path.join(logdir, CONFIG_FILE)) as f:
+  with open(_run_file(logdir, CONFIG_FILE)) as f:
     config.update(json.load(f))
   return config
 
 
+def _records(path: str):
+  """The JSON objects of a .jsonl file. A line that is not one (the last
+  line of a run killed while writing it) is skipped with a warning."""
+  records = []
+  with open(path) as f:
+    for number, line in enumerate(f, 1):
+      if not line.strip():
+        continue
+      try:
+        records.append(json.loads(line))
+      except json.JSONDecodeError:
+        logging.warning('%s line %d is not a JSON record; skipped', path,
+                        number)
+  return records
+
+
 def read_metrics(logdir: str, kind: str = None):
   """The records of metrics.jsonl, optionally only those of one kind."""
-  with open(os.path.join(logdir, METRICS_FILE)) as f:
-    records = [json.loads(line) for line in f if line.strip()]
-  return [r for r in records if kind is None or r['kind'] == kind]
+  records = _records(_run_file(logdir, METRICS_FILE))
+  return [r for r in records if kind is None or r.get('kind') == kind]
 
 
 def read_evaluation(logdir: str) -> Dict[str, Any]:
@@ -101,8 +128,6 @@ def last_wall_time(logdir: str) -> float:
   if not os.path.exists(path):
     return 0.0
   last = 0.0
-  with open(path) as f:
-    for line in f:
-      if line.strip():
-        last = json.loads(line).get('wall_time', last)
+  for record in _records(path):
+    last = record.get('wall_time', last)
   return last

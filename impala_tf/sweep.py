@@ -57,6 +57,20 @@ def run_config(sweep: Sweep, name: str) -> ml_collections.ConfigDict:
   return config
 
 
+def run_configs(sweep: Sweep) -> Dict[str, ml_collections.ConfigDict]:
+  """Run name → its config, every one validated (ValueError naming the run
+  and the field otherwise)."""
+  # pylint: disable=g-import-not-at-top
+  from impala_tf import config as config_lib
+  configs = {name: run_config(sweep, name) for name in sweep.runs}
+  for name, config in configs.items():
+    try:
+      config_lib.validate_config(config)
+    except ValueError as error:
+      raise ValueError(f'sweep run {name!r}: {error}') from None
+  return configs
+
+
 def is_done(run_dir: str) -> bool:
   return os.path.exists(os.path.join(run_dir, DONE_FILE))
 
@@ -79,14 +93,7 @@ def run_sweep(sweep: Sweep, logdir: str, ray_address: Optional[str] = None,
   Every config is validated before the first run starts. Returns run name →
   whether it is done.
   """
-  # pylint: disable=g-import-not-at-top
-  from impala_tf import config as config_lib
-  configs = {name: run_config(sweep, name) for name in sweep.runs}
-  for name, config in configs.items():
-    try:
-      config_lib.validate_config(config)
-    except ValueError as error:
-      raise ValueError(f'sweep run {name!r}: {error}') from None
+  configs = run_configs(sweep)
   todo = [name for name in configs
           if not is_done(os.path.join(logdir, name))]
   if ray_address is None:
@@ -117,17 +124,20 @@ def main(argv):
   # pylint: disable=g-import-not-at-top
   from absl import app
   from absl import flags
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  from impala_tf import cli
+  # pylint: enable=g-import-not-at-top
   args = flags.FLAGS
-  sweep = load_sweep(args.sweep)
+  with cli.reading_input():  # Every run's config, before the first starts.
+    if len(argv) > 1:
+      raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+    sweep = load_sweep(args.sweep)
+    run_configs(sweep)
   done = run_sweep(sweep, args.logdir, args.ray_address, args.cpus_per_run)
   print(f'{sum(done.values())} of {len(done)} runs done in {args.logdir}')
 
 
 if __name__ == '__main__':
   # pylint: disable=g-import-not-at-top
-  from absl import app as _app
   from absl import flags as _flags
   # Flags live here, not at import: library modules must not claim names.
   _flags.DEFINE_string('sweep', None, 'A sweep file, path.py[:argument].')
@@ -138,4 +148,5 @@ if __name__ == '__main__':
                        'another here.')
   _flags.DEFINE_float('cpus_per_run', 1.0, 'Ray CPUs each run reserves.')
   _flags.mark_flags_as_required(['sweep', 'logdir'])
-  _app.run(main)
+  from impala_tf import cli as _cli  # pylint: disable=g-import-not-at-top
+  _cli.run(main)

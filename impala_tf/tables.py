@@ -19,6 +19,7 @@ from absl import app
 from absl import flags
 import pandas as pd
 
+from impala_tf import cli
 from impala_tf import rundir
 from impala_tf import scores
 from impala_tf.envs import atari
@@ -134,4 +135,4 @@ if __name__ == '__main__':
   flags.DEFINE_list('runs', [], 'Run directories with evaluation.json.')
   flags.DEFINE_string('output', None, 'Path prefix for the .md and .csv '
                       'files; default: print only.')
-  app.run(main)
+  cli.run(main, only_reads_input=True)

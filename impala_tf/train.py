@@ -18,6 +18,7 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from impala_tf import cli
 from impala_tf import config as config_lib
 from impala_tf.runtime import training
 
@@ -29,14 +30,16 @@ flags.mark_flags_as_required(['config', 'logdir'])
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  config = _CONFIG.value
-  config_lib.validate_config(config)  # Before anything starts.
-  stats = training.train(config, _LOGDIR.value)
+  with cli.reading_input():  # Everything is checked before anything starts.
+    if len(argv) > 1:
+      raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+    config = cli.config_value(_CONFIG)
+    config_lib.validate_config(config)
+    trainer = training.Trainer(config, _LOGDIR.value)
+  stats = trainer.run()
   logging.info('stopped at %s frames, %s updates',
                stats.get('num_frames'), stats.get('num_updates'))
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -283,8 +283,9 @@ def test_cli_rejects_bad_configs_before_starting(tmp_path, override, expected):
   result = run_cli('impala_tf.train',
                    '--config=paper_configs/atari_expert_shallow.py:pong',
                    f'--logdir={logdir}', override)
-  assert result.returncode != 0
-  assert expected in result.stderr, result.stderr[-2000:]
+  assert result.returncode == 2
+  assert 'Traceback' not in result.stderr, result.stderr[-2000:]
+  assert expected in result.stderr.strip().splitlines()[-1]
   assert not logdir.exists()  # Nothing was started or written.
 
 
