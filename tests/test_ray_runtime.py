@@ -140,3 +140,25 @@ def test_workers_on_both_nodes_feed_the_learner_and_survive_a_kill(
 
   wait_for(lambda: not worker_names('actor_'), 30,
            'the learner to stop its workers')
+
+
+@pytest.mark.slow
+def test_a_killed_learner_leaves_no_ray_actors(two_node_cluster, tmp_path):
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  wait_for(lambda: not worker_names('actor_'), 30, 'no workers before')
+  learner = subprocess.Popen(
+      [sys.executable, '-m', 'impala_tf.train',
+       '--config=paper_configs/catch.py', f'--logdir={tmp_path}',
+       '--config.runtime=ray', f'--config.ray_address={two_node_cluster.address}',
+       '--config.num_actors=2', '--config.envs_per_actor=4',
+       '--config.ray_cpus_per_actor=1.0', '--config.log_interval_s=1'],
+      cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  try:
+    wait_for(lambda: last_record(str(tmp_path)), 240, 'the learner to train')
+    assert len(worker_names('actor_')) == 2
+  finally:
+    learner.kill()  # No handler runs: Ray must end the workers it owned.
+    learner.wait(timeout=60)
+  wait_for(lambda: not worker_names('actor_'), 60,
+           'Ray to end the dead learner\'s workers')

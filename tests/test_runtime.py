@@ -1,5 +1,6 @@
 """The whole single-machine runtime, as a user runs it."""
 
+import glob
 import json
 import os
 import signal
@@ -298,23 +299,76 @@ def test_cli_rejects_an_unknown_game():
   assert 'space_invaders' in result.stderr  # The valid names are listed.
 
 
-@pytest.mark.slow
-def test_sigint_checkpoints_and_leaves_no_orphans(tmp_path):
+def process_alive(pid):
+  """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+  try:
+    with open(f'/proc/{pid}/stat') as f:
+      return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+  except OSError:
+    return False
+
+
+def start_catch_training(logdir):
+  """``python -m impala_tf.train`` on Catch; returns the process and its
+  environment workers once it has logged."""
   process = subprocess.Popen(
       [sys.executable, '-m', 'impala_tf.train',
-       '--config=paper_configs/catch.py', f'--logdir={tmp_path}',
+       '--config=paper_configs/catch.py', f'--logdir={logdir}',
        '--config.log_interval_s=1'],
       cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-  wait_for(lambda: train_records(str(tmp_path)), 120, 'the first log record')
+  wait_for(lambda: train_records(logdir), 120, 'the first log record')
   workers = worker_pids(process.pid)
   assert len(workers) == 2
-  process.send_signal(signal.SIGINT)
+  return process, workers
+
+
+def wait_for_exit(workers):
+  """Gone, not orphaned: within 10 s of the learner's end (issue 22)."""
+  wait_for(lambda: not any(process_alive(pid) for pid in workers), 10,
+           f'the workers {workers} to exit')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('signal_number', [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_checkpoints_and_leaves_no_orphans(tmp_path,
+                                                         signal_number):
+  process, workers = start_catch_training(str(tmp_path))
+  process.send_signal(signal_number)
   output, _ = process.communicate(timeout=60)
   assert process.returncode == 0, output[-3000:]
   assert tf.train.latest_checkpoint(str(tmp_path / 'checkpoints'))
-  # Gone, not orphaned.
-  wait_for(lambda: not any(os.path.exists(f'/proc/{pid}') for pid in workers),
-           10, f'the workers {workers} to exit')
+  wait_for_exit(workers)
+
+
+@pytest.mark.slow
+def test_a_killed_learner_leaves_no_orphans(tmp_path):
+  # No handler runs on SIGKILL: the workers see their socket close.
+  process, workers = start_catch_training(str(tmp_path))
+  process.kill()
+  process.communicate(timeout=60)
+  wait_for_exit(workers)
+
+
+@pytest.mark.slow
+def test_an_error_in_the_learner_loop_checkpoints_and_leaves_no_orphans(
+    tmp_path, monkeypatch):
+  from impala_tf.learner import Learner  # pylint: disable=g-import-not-at-top
+  train_step = Learner.train_step
+  calls = []
+
+  def failing_train_step(self, batch):
+    calls.append(1)
+    if len(calls) == 20:
+      raise RuntimeError('injected learner failure')
+    return train_step(self, batch)
+
+  monkeypatch.setattr(Learner, 'train_step', failing_train_step)
+  config = load_config('catch')
+  with pytest.raises(RuntimeError, match='injected learner failure'):
+    training.train(config, str(tmp_path))
+  latest = tf.train.latest_checkpoint(str(tmp_path / 'checkpoints'))
+  assert latest and latest.endswith('-19')  # The updates before the error.
+  wait_for(lambda: not worker_pids(os.getpid()), 10, 'the workers to exit')
 
 
 @pytest.mark.slow
@@ -391,3 +445,36 @@ def test_environment_spec_builds_one_level_per_kind_of_spaces(monkeypatch):
   with pytest.raises(ValueError, match='action sets of different sizes'):
     fleet.environment_spec(config)
   assert built == list(config.levels)
+
+
+def _cut_short(checkpoint_path):
+  """Truncates a checkpoint's data file to half its size."""
+  [data_file] = glob.glob(checkpoint_path + '.data-*')
+  size = os.path.getsize(data_file)
+  with open(data_file, 'r+b') as f:
+    f.truncate(size // 2)
+
+
+def test_resume_falls_back_to_the_checkpoint_before_an_unreadable_one(
+    tmp_path, caplog):
+  config = load_config('catch')
+  logdir = str(tmp_path)
+  trainer = training.Trainer(config, logdir)
+  trainer.learner.num_updates.assign(5)
+  older = trainer.save_checkpoint()
+  trainer.learner.num_updates.assign(9)
+  newest = trainer.save_checkpoint()
+  trainer.run_writer.close()
+
+  _cut_short(newest)
+  with caplog.at_level('WARNING'):
+    resumed = training.Trainer(config, logdir)
+  resumed.run_writer.close()
+  assert int(resumed.learner.num_updates.numpy()) == 5
+  assert f'resumed from {older}, not from the newest checkpoint {newest}' in (
+      caplog.text)
+
+  # With no readable checkpoint left the run refuses to start over them.
+  _cut_short(older)
+  with pytest.raises(ValueError, match='none of the checkpoints'):
+    training.Trainer(config, logdir)

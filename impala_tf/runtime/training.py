@@ -27,6 +27,7 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
+from impala_tf import cli
 from impala_tf import config as config_lib
 from impala_tf import data
 from impala_tf import rundir as rundir_lib
@@ -233,14 +234,43 @@ class Trainer:
     self._episodes = EpisodeLog(self.run_writer, self.learner.num_frames, hook)
 
   def _restore(self, config):
-    """Resumes from the latest checkpoint, if any; the config in use."""
-    latest = self._checkpoints.latest_checkpoint
-    if not latest:
+    """Resumes from the newest readable checkpoint, if any; the config in
+    use.
+
+    A checkpoint that cannot be read (files cut short or corrupted) is
+    skipped, with a warning naming it, for the one before it; when none of
+    the kept ones can be read the run stops rather than start again from
+    scratch over them. (TensorFlow writes a checkpoint's files before it
+    names it in the index, so a kill while writing leaves the previous one
+    named.)
+    """
+    kept = list(reversed(self._checkpoints.checkpoints))  # Newest first.
+    if not kept:
       return config
-    self.learner.checkpoint.restore(latest).assert_existing_objects_matched()
-    logging.info('resumed from %s at %d frames', latest,
-                 int(self.learner.num_frames.numpy()))
-    return _with_restored_hyperparameters(config, self.learner)
+    for path in kept:
+      try:
+        self.learner.checkpoint.restore(path).assert_existing_objects_matched()
+      # What a damaged file raises varies (DataLossError, IndexError from a
+      # short read, a mismatch); any of them means this one is unreadable.
+      except Exception as error:  # pylint: disable=broad-except
+        logging.warning('checkpoint %s cannot be read (%s); trying the one '
+                        'before it', path, cli.one_line(error))
+        continue
+      if path != kept[0]:
+        logging.warning('resumed from %s, not from the newest checkpoint %s '
+                        '(unreadable)', path, kept[0])
+      logging.info('resumed from %s at %d frames', path,
+                   int(self.learner.num_frames.numpy()))
+      return _with_restored_hyperparameters(config, self.learner)
+    raise ValueError(f'none of the checkpoints in '
+                     f'{self.run_writer.checkpoint_dir} can be read '
+                     f'({", ".join(os.path.basename(p) for p in kept)}); '
+                     'move them away to start the run again')
+
+  def save_checkpoint(self) -> str:
+    """Writes a checkpoint named after the update count; returns its path."""
+    return self._checkpoints.save(
+        checkpoint_number=int(self.learner.num_updates.numpy()))
 
   def _dataset(self):
     """Batches from the queue: one stream per replica, one replay buffer for
@@ -273,8 +303,7 @@ class Trainer:
         fleet.start(self._stop)
         stats = self._loop(iter(self._dataset()), fleet)
       finally:
-        self._checkpoints.save(
-            checkpoint_number=int(self.learner.num_updates.numpy()))
+        self.save_checkpoint()
         self._stop.set()
         self.queue.close()
         fleet.close()
@@ -308,7 +337,7 @@ class Trainer:
       if timer.seconds_since_log(now) >= self.config.log_interval_s:
         self._log(stats, timer.take(now, stats['num_frames']), fleet)
       if now - last_checkpoint >= self.config.checkpoint_interval_s:
-        self._checkpoints.save(checkpoint_number=stats['num_updates'])
+        self.save_checkpoint()
         last_checkpoint = now
     return stats
 
