@@ -56,6 +56,9 @@ class Actor:
     self._on_trajectory = on_trajectory
     self._on_episode = on_episode
     self.num_errors = 0
+    # Environment steps lost with the unrolls dropped after an error.
+    self.num_dropped_steps = 0
+    self._pending_steps = 0
 
   def start(self) -> None:
     """Starts the environments; the first unroll begins new episodes."""
@@ -83,12 +86,14 @@ class Actor:
       if stop.is_set():
         return
       self.num_errors += 1
+      self.num_dropped_steps += self._pending_steps * self._environments.size
       logging.exception('actor error (%d so far); dropping this unroll and '
                         'carrying on', self.num_errors)
 
   def unroll(self, stop: threading.Event) -> None:
     """T steps of every environment, then one trajectory per environment."""
     start_state = self._state
+    self._pending_steps = 0
     env_outputs = [self._env_output]
     agent_outputs = [self._agent_output]
     versions = [self._version]
@@ -106,6 +111,7 @@ class Actor:
       # Commit the step only now that both halves of it succeeded.
       self._agent_output, self._env_output = agent_output, step.env_output
       self._state, self._version = state, version
+      self._pending_steps += 1
       agent_outputs.append(agent_output)
       env_outputs.append(step.env_output)
       versions.append(version)

@@ -167,6 +167,9 @@ def test_actor_survives_exceptions_in_its_policy():
   actor, trajectories = run_actor(sometimes_failing_policy, num_envs=1,
                                   unroll_length=3, num_trajectories=5)
   assert actor.num_errors == 3
+  # Calls 1-2 made steps that call 3's failure dropped; call 4 failed at an
+  # unroll's start (nothing lost); call 8's step went with call 9's failure.
+  assert actor.num_dropped_steps == 3
   assert len(trajectories) >= 5
   # Each trajectory stays consistent in itself: the steps of a dropped unroll
   # are lost, but no trajectory mixes outputs of different steps.

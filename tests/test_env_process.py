@@ -73,6 +73,7 @@ def test_an_environment_that_raises_is_rebuilt():
     step = group.step(np.array([1, 1]))  # And steps on afterwards.
     assert step.errors == []
     assert step.env_output.observation[1, 0] == 1
+    assert group.num_env_errors == 1 and group.num_restarts == 0
   finally:
     group.close()
 

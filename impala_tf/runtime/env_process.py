@@ -106,6 +106,7 @@ class EnvironmentGroup:
     self._process = None
     self._connection = None
     self.num_restarts = 0
+    self.num_env_errors = 0  # Environments that raised and were rebuilt.
 
   @property
   def size(self) -> int:
@@ -128,6 +129,7 @@ class EnvironmentGroup:
     """
     try:
       result = self._call('step', np.asarray(actions))
+      self.num_env_errors += len(result.errors)
       if self._first_index:
         result = result._replace(episodes=[
             e._replace(env_index=self._first_index + e.env_index)

@@ -74,6 +74,8 @@ class LocalActors:
         inference_batch_size=(self._batcher.mean_batch_size()
                               if self._batcher else 0.0),
         actor_errors=sum(actor.num_errors for actor in self._actors),
+        dropped_steps=sum(actor.num_dropped_steps for actor in self._actors),
+        environment_errors=sum(g.num_env_errors for g in self._groups),
         environment_restarts=sum(group.num_restarts for group in self._groups))
 
   def close(self) -> None:

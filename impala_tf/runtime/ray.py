@@ -24,6 +24,7 @@ the other workers send. Closing the fleet kills the workers; so does the end
 of the learner process, which owns them.
 """
 
+import collections
 import logging
 import os
 import threading
@@ -60,8 +61,9 @@ class UnrollResult(NamedTuple):
   """What one `ActorWorker.unroll` sends back."""
   trajectories: List[Trajectory]  # One per environment, leaves [T+1, ...].
   episodes: List[Episode]
-  num_errors: int  # The worker's actor errors so far.
-  environment_restarts: int  # Its environment processes restarted so far.
+  # The worker's fault counters so far, named as in `LocalActors.metrics`:
+  # actor_errors, dropped_steps, environment_errors, environment_restarts.
+  counters: Dict[str, int]
   node_id: str  # The Ray node it ran on.
 
 
@@ -105,7 +107,10 @@ class ActorWorker:
     self._actor.try_unroll(self._never)
     result = UnrollResult(
         list(self._trajectories), list(self._episodes),
-        self._actor.num_errors, self._group.num_restarts,
+        dict(actor_errors=self._actor.num_errors,
+             dropped_steps=self._actor.num_dropped_steps,
+             environment_errors=self._group.num_env_errors,
+             environment_restarts=self._group.num_restarts),
         ray.get_runtime_context().get_node_id())
     self._trajectories.clear()
     self._episodes.clear()
@@ -183,8 +188,7 @@ class RayActors:
         for i in range(config.num_actors)
     ]
     self._lock = threading.Lock()
-    self._num_errors = [0] * len(self.workers)
-    self._environment_restarts = [0] * len(self.workers)
+    self._counters = [{} for _ in self.workers]  # The latest of each.
     self.worker_failures = 0
     self.nodes = set()
     self._thread = None
@@ -226,8 +230,7 @@ class RayActors:
           retry_at[index] = time.monotonic() + _RETRY_AFTER_S
           continue
         with self._lock:
-          self._num_errors[index] = result.num_errors
-          self._environment_restarts[index] = result.environment_restarts
+          self._counters[index] = result.counters
           self.nodes.add(result.node_id)
         for episode in result.episodes:
           self._on_episode(episode)
@@ -240,8 +243,13 @@ class RayActors:
 
   def metrics(self) -> Dict[str, float]:
     with self._lock:
-      return dict(actor_errors=sum(self._num_errors),
-                  environment_restarts=sum(self._environment_restarts),
+      totals = collections.Counter()
+      for counters in self._counters:
+        totals.update(counters)
+      return dict(actor_errors=totals['actor_errors'],
+                  dropped_steps=totals['dropped_steps'],
+                  environment_errors=totals['environment_errors'],
+                  environment_restarts=totals['environment_restarts'],
                   worker_failures=self.worker_failures,
                   ray_nodes=len(self.nodes))
 

@@ -1,0 +1,236 @@
+"""A long run under faults: memory, data and checkpoints (issue 22).
+
+Trains (by default the README's Pong command) for ``--minutes`` while it
+injects faults on a schedule:
+
+* SIGKILL of a random environment worker process every ``--kill_every_s``;
+* environments that raise inside ``step`` now and then (each step fails with
+  probability ``--step_failure_probability``; `benchmarks/faults.py`);
+* one SIGTERM of the whole run halfway, then the same command again, which
+  resumes it.
+
+Every ``--sample_every_s`` it samples the resident memory (RSS) of the
+training process and all its descendants. It prints one JSON object: RSS
+after the warm-up and at the end of each part and its growth per hour, the
+faults injected and the restarts and errors the run counted, the frames lost
+(the steps of unrolls dropped because of a fault), the frames at the SIGTERM
+and at the resume, and the learning curve across the faults.
+
+  python benchmarks/soak.py [--minutes=60] [--logdir=DIR] [--config.x=...]
+
+The training process is this script with ``--part=train``: the same
+training as ``python -m impala_tf.train``, with the failing environments
+switched on.
+"""
+
+import functools
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+from ml_collections import config_flags
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)  # For `benchmarks.faults` and `impala_tf`.
+
+from impala_tf import rundir  # pylint: disable=g-import-not-at-top
+
+_CONFIG = config_flags.DEFINE_config_file(
+    'config', os.path.join(REPO, 'paper_configs',
+                           'atari_expert_shallow.py:pong'), 'Run config.')
+_MINUTES = flags.DEFINE_float('minutes', 60.0, 'How long to train.')
+_WARMUP = flags.DEFINE_float('warmup_minutes', 5.0, 'Minutes of each part '
+                             'before its first RSS sample counts.')
+_KILL_EVERY = flags.DEFINE_float('kill_every_s', 120.0, 'Seconds between '
+                                 'SIGKILLs of a random environment worker.')
+_FAILURE = flags.DEFINE_float('step_failure_probability', 2e-5, 'Chance '
+                              'that an environment step raises.')
+_SAMPLE_EVERY = flags.DEFINE_float('sample_every_s', 30.0, 'Seconds between '
+                                   'RSS samples.')
+_LOGDIR = flags.DEFINE_string('logdir', None, 'Run directory; default: a '
+                              'temporary one.')
+_PART = flags.DEFINE_enum('part', None, ['train'], 'Internal: be the '
+                          'training process.')
+
+
+def train_with_faulty_environments(config, logdir):
+  """The training process: environments fail now and then."""
+  # pylint: disable=g-import-not-at-top
+  from benchmarks import faults
+  from impala_tf.runtime import fleet
+  from impala_tf.runtime import training
+  # pylint: enable=g-import-not-at-top
+  make_env_fn = fleet.make_env_fn
+
+  def make_faulty_env_fn(*args, **kwargs):
+    return functools.partial(faults.make_faulty, make_env_fn(*args, **kwargs),
+                             _FAILURE.value)
+
+  fleet.make_env_fn = make_faulty_env_fn
+  training.train(config, logdir)  # In the main thread: SIGTERM checkpoints.
+
+
+def descendants(pid):
+  """``pid`` and every process below it."""
+  children = {}
+  for entry in os.listdir('/proc'):
+    if entry.isdigit():
+      try:
+        with open(f'/proc/{entry}/stat') as f:
+          parent = int(f.read().rsplit(')', 1)[1].split()[1])
+      except OSError:
+        continue
+      children.setdefault(parent, []).append(int(entry))
+  found, todo = [], [pid]
+  while todo:
+    current = todo.pop()
+    found.append(current)
+    todo.extend(children.get(current, []))
+  return found
+
+
+def rss_mib(pids):
+  total_kib = 0
+  for pid in pids:
+    try:
+      with open(f'/proc/{pid}/status') as f:
+        for line in f:
+          if line.startswith('VmRSS:'):
+            total_kib += int(line.split()[1])
+    except OSError:
+      continue
+  return total_kib / 1024
+
+
+def environment_workers(pid):
+  workers = []
+  for child in descendants(pid)[1:]:
+    try:
+      with open(f'/proc/{child}/cmdline', 'rb') as f:
+        if b'impala_tf.runtime.env_worker' in f.read():
+          workers.append(child)
+    except OSError:
+      continue
+  return workers
+
+
+def start_training(logdir):
+  flag_args = [a for a in sys.argv[1:] if not a.startswith('--logdir')]
+  return subprocess.Popen(
+      [sys.executable, os.path.abspath(__file__), *flag_args,
+       f'--logdir={logdir}', '--part=train'],
+      cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_part(logdir, seconds, kill_every_s, part):
+  """Trains for ``seconds`` with worker kills; SIGTERM at the end. Returns
+  the RSS samples (seconds into the part, MiB) and the kills made."""
+  process = start_training(logdir)
+  start = time.monotonic()
+  samples, kills = [], 0
+  next_sample, next_kill = start, start + kill_every_s
+  while time.monotonic() - start < seconds:
+    now = time.monotonic()
+    if process.poll() is not None:
+      raise RuntimeError(f'part {part}: training exited with status '
+                         f'{process.returncode}')
+    if now >= next_sample:
+      samples.append((now - start, rss_mib(descendants(process.pid))))
+      next_sample += _SAMPLE_EVERY.value
+    if now >= next_kill:
+      workers = environment_workers(process.pid)
+      if workers:
+        os.kill(random.choice(workers), signal.SIGKILL)
+        kills += 1
+      next_kill += kill_every_s
+    time.sleep(1.0)
+  process.send_signal(signal.SIGTERM)
+  process.wait(timeout=300)
+  return samples, kills, process.returncode
+
+
+def growth(samples, warmup_s):
+  """RSS after the warm-up, at the end, and the growth per hour (%)."""
+  after = [(t, rss) for t, rss in samples if t >= warmup_s]
+  if len(after) < 2:
+    return dict(rss_after_warmup_mib=None, rss_end_mib=None,
+                growth_percent_per_hour=None)
+  (t0, first), (t1, last) = after[0], after[-1]
+  return dict(rss_after_warmup_mib=round(first, 1),
+              rss_end_mib=round(last, 1),
+              growth_percent_per_hour=round(
+                  (last - first) / first * 100 / ((t1 - t0) / 3600), 2))
+
+
+def curve(logdir, points=12):
+  """(frames, mean return of the last 100 episodes) at evenly spaced
+  episodes."""
+  returns = [(r['frames'], r['episode_return'])
+             for r in rundir.read_metrics(logdir, 'episode')]
+  if not returns:
+    return []
+  marks = np.linspace(0, len(returns) - 1, points).astype(int)
+  return [dict(frames=returns[i][0], mean_return_last_100=round(float(
+      np.mean([r for _, r in returns[max(0, i - 99):i + 1]])), 2))
+          for i in marks]
+
+
+def summary(logdir, parts):
+  train = rundir.read_metrics(logdir, 'train')
+  starts = rundir.read_metrics(logdir, 'start')
+  # Each process counts from 0: the last record before each start, and the
+  # very last, hold each part's totals.
+  resume_frames = starts[-1]['frames']
+  first_part = [r for r in train if r['frames'] <= resume_frames]
+  part_totals = [first_part[-1], train[-1]]
+  total = lambda key: sum(r.get(key, 0) for r in part_totals)
+  frames_per_step = _CONFIG.value.num_action_repeats
+  return dict(
+      frames_at_sigterm=first_part[-1]['frames'],
+      frames_at_resume=resume_frames,
+      frames_end=train[-1]['frames'],
+      worker_kills_injected=sum(p['kills'] for p in parts),
+      environment_restarts_seen=total('environment_restarts'),
+      environment_errors_seen=total('environment_errors'),
+      actor_errors=total('actor_errors'),
+      frames_lost=total('dropped_steps') * frames_per_step,
+      exit_status=[p['status'] for p in parts],
+      learning_curve=curve(logdir),
+  )
+
+
+def main(argv):
+  del argv
+  if _PART.value == 'train':
+    train_with_faulty_environments(_CONFIG.value, _LOGDIR.value)
+    return
+  logdir = _LOGDIR.value or tempfile.mkdtemp(prefix='soak_')
+  half_s = _MINUTES.value * 60 / 2
+  parts = []
+  for part in (1, 2):  # SIGTERM halfway, then the same command resumes.
+    samples, kills, status = run_part(logdir, half_s, _KILL_EVERY.value, part)
+    parts.append(dict(part=part, kills=kills, status=status,
+                      **growth(samples, _WARMUP.value * 60)))
+  result = dict(
+      benchmark='soak', minutes=_MINUTES.value,
+      kill_every_s=_KILL_EVERY.value,
+      step_failure_probability=_FAILURE.value,
+      rss_by_part=[{k: v for k, v in p.items() if k not in ('kills',
+                                                             'status')}
+                   for p in parts],
+      **summary(logdir, parts))
+  print(json.dumps(result, indent=2))
+
+
+if __name__ == '__main__':
+  app.run(main)
