@@ -106,8 +106,13 @@ def base_config() -> ml_collections.ConfigDict:
       # to cache compiled levels in; None leaves them unset.
       dmlab_dataset_path=config_dict.placeholder(str),
       dmlab_level_cache_dir=config_dict.placeholder(str),
-      # Network (paper.md §5.2): 'shallow', 'deep' or 'mlp' (small tests only).
-      torso='shallow',
+      # env='custom': 'module.path:function', a callable level -> gymnasium.Env
+      # (a user's own environment), built in the worker processes.
+      env_factory=config_dict.placeholder(str),
+      # Network (paper.md §5.2): 'shallow', 'deep', 'mlp' (vectors, small
+      # tests), 'minatar' (MinAtar's 10×10 frames) or 'auto': chosen from
+      # the observations (`fleet.torso_for`), 'shallow' for Atari and DMLab.
+      torso='auto',
       use_lstm=True,
       use_instruction=False,
       # The one-hot last action beside the clipped last reward as core input
@@ -247,7 +252,8 @@ def env_options(config: ml_collections.ConfigDict) -> dict:
   return dict(full_action_space=config.full_action_space,
               fire_reset=config.fire_reset,
               dataset_path=config.dmlab_dataset_path,
-              level_cache_dir=config.dmlab_level_cache_dir)
+              level_cache_dir=config.dmlab_level_cache_dir,
+              env_factory=config.env_factory)
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:
@@ -263,7 +269,13 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     except ValueError as error:
       raise ValueError(f'config.levels: {error}') from None
   from impala_tf import networks  # pylint: disable=g-import-not-at-top
-  check('torso', lambda x: x in networks.TORSOS, f'one of {networks.TORSOS}')
+  torsos = networks.TORSOS + ('auto',)
+  check('torso', lambda x: x in torsos, f'one of {torsos}')
+  check('env_factory', lambda x: (x is None) == (config.env != 'custom'),
+        "set (as 'module.path:function') exactly when config.env='custom'")
+  if config.env == 'custom':
+    from impala_tf.envs import gym_env  # pylint: disable=g-import-not-at-top
+    gym_env.load_factory(config.env_factory)
   check('fire_reset', lambda x: not x or config.env == 'atari',
         "False unless config.env='atari'")
   for field in ('num_actors', 'envs_per_actor', 'unroll_length', 'batch_size',

@@ -64,7 +64,7 @@ def evaluate(logdir: str,
     raise FileNotFoundError(f'no checkpoint in {checkpoint_dir}')
 
   spec = fleet.environment_spec(config)
-  agent = fleet.make_agent(config, spec.num_actions)
+  agent = fleet.make_agent(config, spec)
   version = restore_policy(agent, data.trajectory_spec(
       spec.observation, agent.state_spec(), spec.num_actions,
       unroll_length=0, batch_size=1), latest)

@@ -29,7 +29,7 @@ import tree
 
 from impala_tf.types import AgentOutput, StepOutput
 
-TORSOS = ('shallow', 'deep', 'mlp')
+TORSOS = ('shallow', 'deep', 'mlp', 'minatar')
 
 
 class ShallowTorso(snt.Module):
@@ -104,6 +104,21 @@ class MLPTorso(snt.Module):
     return self._mlp(snt.Flatten()(x))
 
 
+class MinAtarTorso(snt.Module):
+  """The network of the MinAtar paper (Young & Tian, 2019): one conv layer
+  of 16 3×3 filters (stride 1, no padding) and a 128-unit linear layer.
+  Frames ``[N, 10, 10, C]`` (bool or 0/1) → ``[N, 128]``."""
+
+  def __init__(self, name: str = 'minatar_torso'):
+    super().__init__(name=name)
+    self._conv = snt.Conv2D(16, 3, stride=1, padding='VALID')
+    self._linear = snt.Linear(128)
+
+  def __call__(self, frames: tf.Tensor) -> tf.Tensor:
+    x = tf.nn.relu(self._conv(tf.cast(frames, tf.float32)))
+    return tf.nn.relu(self._linear(snt.Flatten()(x)))
+
+
 def make_torso(name: str) -> snt.Module:
   """One of `TORSOS` by name."""
   if name == 'shallow':
@@ -112,6 +127,8 @@ def make_torso(name: str) -> snt.Module:
     return DeepTorso()
   if name == 'mlp':
     return MLPTorso()
+  if name == 'minatar':
+    return MinAtarTorso()
   raise ValueError(f'Unknown torso {name!r}; choose one of {TORSOS}')
 
 

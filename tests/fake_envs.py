@@ -50,3 +50,22 @@ class Unbuildable(gym.Env):
 
   def __init__(self):
     raise ImportError('unbuildable: missing dependency')
+
+
+def make_counter(level):
+  """A user's environment factory (``env_factory='tests.fake_envs:make_counter'``):
+  levels name the episode length, e.g. 'length_5'."""
+  return Counter(length=int(level.split('_')[-1]))
+
+
+class TwoJoysticks(Counter):
+  """A Counter with a MultiDiscrete action space (unsupported)."""
+
+  def __init__(self):
+    super().__init__()
+    self.action_space = gym.spaces.MultiDiscrete([3, 3])
+
+
+def make_two_joysticks(level):
+  del level
+  return TwoJoysticks()

@@ -217,8 +217,9 @@ def test_resume_continues_frames_schedule_and_state_exactly(tmp_path, caplog):
 
   # A fresh learner restored from it has every variable (parameters and
   # RMSProp slots) bit for bit.
-  observation_spec, num_actions = fleet.environment_spec(config)
-  agent = fleet.make_agent(config, num_actions)
+  spec = fleet.environment_spec(config)
+  observation_spec, num_actions = spec
+  agent = fleet.make_agent(config, spec)
   from impala_tf.data import trajectory_spec  # pylint: disable=g-import-not-at-top
   from impala_tf.learner import Learner  # pylint: disable=g-import-not-at-top
   learner = Learner(agent, config, trajectory_spec(

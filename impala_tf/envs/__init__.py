@@ -12,14 +12,16 @@ from typing import Optional, Tuple
 
 import gymnasium as gym
 
-ENVIRONMENTS = ('catch', 'memory', 'atari', 'dmlab')
+ENVIRONMENTS = ('catch', 'memory', 'atari', 'dmlab', 'minatar', 'gym',
+                'custom')
 
 
 def make(env_name: str, level: str, training: bool = True,
          full_action_space: bool = False,
          fire_reset: bool = False,
          dataset_path: Optional[str] = None,
-         level_cache_dir: Optional[str] = None) -> gym.Env:
+         level_cache_dir: Optional[str] = None,
+         env_factory: Optional[str] = None) -> gym.Env:
   """Creates ``level`` of ``env_name`` (e.g. 'atari', 'pong').
 
   Args:
@@ -33,6 +35,8 @@ def make(env_name: str, level: str, training: bool = True,
       (`atari.FireReset`).
     dataset_path: DMLab only: where the psychlab datasets are.
     level_cache_dir: DMLab only: a directory to cache compiled levels in.
+    env_factory: 'custom' only: ``'module.path:function'``, a callable
+      ``level -> gymnasium.Env``.
   """
   check_level(env_name, level)
   if env_name == 'catch':
@@ -45,6 +49,14 @@ def make(env_name: str, level: str, training: bool = True,
     from impala_tf.envs import dmlab  # pylint: disable=g-import-not-at-top
     return dmlab.DmLab(level, training=training, dataset_path=dataset_path,
                        level_cache_dir=level_cache_dir)
+  if env_name == 'minatar':
+    from impala_tf.envs import minatar  # pylint: disable=g-import-not-at-top
+    return minatar.make_minatar(level)
+  if env_name in ('gym', 'custom'):
+    from impala_tf.envs import gym_env  # pylint: disable=g-import-not-at-top
+    if env_name == 'gym':
+      return gym_env.make_registered(level)
+    return gym_env.make_custom(env_factory, level)
   from impala_tf.envs import atari  # pylint: disable=g-import-not-at-top
   return atari.make_atari(level, training=training,
                           full_action_space=full_action_space,
@@ -56,6 +68,12 @@ def check_level(env_name: str, level: str) -> None:
   if env_name not in ENVIRONMENTS:
     raise ValueError(
         f'Unknown environment {env_name!r}; choose one of {ENVIRONMENTS}')
+  if env_name == 'custom':
+    return  # The factory decides what its levels are.
+  if env_name == 'gym':
+    from impala_tf.envs import gym_env  # pylint: disable=g-import-not-at-top
+    gym_env.check_registered(level)
+    return
   valid = levels(env_name)
   if level not in valid:
     raise ValueError(f'Unknown {env_name} level {level!r}; valid levels: '
@@ -72,10 +90,19 @@ def spaces_key(env_name: str, level: str, full_action_space: bool) -> str:
 
 
 def levels(env_name: str) -> Tuple[str, ...]:
+  """The levels of ``env_name``: every registered id for 'gym'; none listed
+  for 'custom', whose factory accepts the names it knows."""
+  if env_name == 'gym':
+    return tuple(gym.registry)
+  if env_name == 'custom':
+    return ()
   if env_name == 'dmlab':
     from impala_tf.envs import dmlab  # pylint: disable=g-import-not-at-top
     return dmlab.levels()
   if env_name == 'atari':
     from impala_tf.envs import atari  # pylint: disable=g-import-not-at-top
     return atari.ATARI_57
+  if env_name == 'minatar':
+    from impala_tf.envs import minatar  # pylint: disable=g-import-not-at-top
+    return minatar.GAMES
   return (env_name,)

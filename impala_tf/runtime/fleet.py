@@ -30,6 +30,7 @@ import tree
 from impala_tf import config as config_lib
 from impala_tf import envs
 from impala_tf import networks
+from impala_tf.envs import gym_env
 from impala_tf.runtime.env_process import (Episode, EnvironmentGroup,
                                            make_env_fn)
 from impala_tf.types import Trajectory
@@ -81,6 +82,7 @@ def environment_spec(config: ml_collections.ConfigDict) -> EnvironmentSpec:
   for level in representatives.values():
     env = envs.make(config.env, level, **options)
     try:
+      gym_env.check_action_space(env, f'{config.env} level {level!r}')
       num_actions.add(env.action_space.n)
       observation_spec = _space_spec(env.observation_space)
     finally:
@@ -102,11 +104,29 @@ def _space_spec(space: gym.Space):
   return tf.TensorSpec(space.shape, tf.as_dtype(space.dtype))
 
 
+def torso_for(config: ml_collections.ConfigDict, spec: EnvironmentSpec) -> str:
+  """``config.torso``, or for 'auto' the one that fits the observations:
+  'minatar' for boolean frames, 'shallow' for uint8 frames of at least
+  36 × 36 (and DMLab's frame + instruction), 'mlp' for anything else (a
+  vector of features, a small grid)."""
+  if config.torso != 'auto':
+    return config.torso
+  observation = spec.observation
+  if isinstance(observation, tuple):  # (frame, instruction).
+    return 'shallow'
+  if len(observation.shape) == 3 and observation.dtype == tf.bool:
+    return 'minatar'
+  if (len(observation.shape) == 3 and observation.dtype == tf.uint8 and
+      min(observation.shape[:2]) >= 36):
+    return 'shallow'
+  return 'mlp'
+
+
 def make_agent(config: ml_collections.ConfigDict,
-               num_actions: int) -> networks.ImpalaAgent:
+               spec: EnvironmentSpec) -> networks.ImpalaAgent:
   return networks.ImpalaAgent(
-      num_actions,
-      torso=config.torso,
+      spec.num_actions,
+      torso=torso_for(config, spec),
       use_lstm=config.use_lstm,
       use_instruction=config.use_instruction,
       last_action_input=config.last_action_input)

@@ -82,7 +82,7 @@ class ActorWorker:
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     config = ml_collections.ConfigDict(config)
-    self._agent = fleet.make_agent(config, spec.num_actions)
+    self._agent = fleet.make_agent(config, spec)
     build_variables(self._agent, trajectory_spec(
         spec.observation, self._agent.state_spec(), spec.num_actions,
         unroll_length=0, batch_size=1))

@@ -210,7 +210,7 @@ class Trainer:
     tf.random.set_seed(config.seed)
 
     self.run_writer = RunWriter(host_logdir(self._strategy, logdir))
-    self.agent = fleet_lib.make_agent(config, self._spec.num_actions)
+    self.agent = fleet_lib.make_agent(config, self._spec)
     # One replica's batch: a time-major global batch cannot be split by a
     # strategy's batch split, so each replica reads its own from the queue.
     self._batch_spec = data.trajectory_spec(
@@ -221,7 +221,9 @@ class Trainer:
                            strategy=self._strategy)
     self._checkpoints = tf.train.CheckpointManager(
         self.learner.checkpoint, self.run_writer.checkpoint_dir, max_to_keep=3)
-    self.config = self._restore(config)
+    self.config = self._restore(config.copy_and_resolve_references())
+    # config.json records the torso in use, also when 'auto' chose it.
+    self.config.torso = fleet_lib.torso_for(self.config, self._spec)
     self.run_writer.write_config(self.config)
     # What a curve exported from this run cites (python -m impala_tf.curves).
     self.run_writer.log('start', dict(
