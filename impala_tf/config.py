@@ -102,6 +102,11 @@ def base_config() -> ml_collections.ConfigDict:
       # which the original release's Atari port uses). Off: the paper does
       # not mention it.
       fire_reset=False,
+      # Atari: how a worker process steps its games: 'gymnasium' (one
+      # AtariPreprocessing env after another) or 'vector' (ale-py's C++
+      # AtariVectorEnv, all at once; the same frames, rewards and episode
+      # ends, envs/atari_vector.py). 'vector' needs one game per group.
+      atari_backend='gymnasium',
       # DeepMind Lab: the psychlab datasets ('datasetPath') and a directory
       # to cache compiled levels in; None leaves them unset.
       dmlab_dataset_path=config_dict.placeholder(str),
@@ -278,6 +283,16 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     gym_env.load_factory(config.env_factory)
   check('fire_reset', lambda x: not x or config.env == 'atari',
         "False unless config.env='atari'")
+  check('atari_backend', lambda x: x in ('gymnasium', 'vector'),
+        "'gymnasium' or 'vector'")
+  if config.atari_backend == 'vector' and config.env == 'atari':
+    check('atari_backend', lambda x: not config.fire_reset,
+          "'gymnasium' with config.fire_reset=True (the vector backend has "
+          "no FireReset)")
+    check('atari_backend', lambda x: (len(set(config.levels)) == 1 or
+                                      config.envs_per_actor == 1),
+          "'gymnasium' for several levels: a vector steps one game, and "
+          'each worker process holds several levels')
   for field in ('num_actors', 'envs_per_actor', 'unroll_length', 'batch_size',
                 'max_inference_batch_size', 'queue_capacity'):
     check(field, positive_int, 'a positive integer')

@@ -69,3 +69,36 @@ class TwoJoysticks(Counter):
 def make_two_joysticks(level):
   del level
   return TwoJoysticks()
+
+
+class CounterVector:
+  """A vectorised group of Counters (the `EnvironmentGroup` ``vector_fn``
+  interface) whose step raises once, at its ``fail_at``-th call."""
+
+  def __init__(self, num_envs, fail_at=None):
+    self._envs = [Counter() for _ in range(num_envs)]
+    self._fail_at, self._calls = fail_at, 0
+
+  def reset(self, seeds):
+    return np.stack([env.reset(seed=seed)[0]
+                     for env, seed in zip(self._envs, seeds)])
+
+  def step(self, actions):
+    from impala_tf.envs.atari_vector import VectorStep  # pylint: disable=g-import-not-at-top
+    self._calls += 1
+    if self._calls == self._fail_at:
+      raise RuntimeError('vector failed')
+    results = [env.step(int(a)) for env, a in zip(self._envs, actions)]
+    done = np.array([r[2] for r in results])
+    observations = [env.reset()[0] if d else r[0]
+                    for env, r, d in zip(self._envs, results, done)]
+    return VectorStep(np.stack(observations),
+                      np.array([r[1] for r in results], np.float32), done,
+                      done)
+
+  def close(self):
+    pass
+
+
+def make_counter_vector(num_envs, fail_at=None):
+  return CounterVector(num_envs, fail_at)

@@ -91,10 +91,16 @@ class EnvironmentGroup:
       restart, with fresh seeds further on.
     first_index: the ``env_index`` of environment 0 in episodes (its index in
       a fleet of groups); environment i's is ``first_index + i``.
+    vector_fn: instead of stepping ``env_fns`` one by one, a picklable
+      callable returning one object that steps them all at once, like
+      `impala_tf.envs.atari_vector.AtariVectorGame` (``reset(seeds)`` →
+      observations; ``step(actions)`` → a `VectorStep`). ``env_fns`` still
+      give the group's size.
   """
 
   def __init__(self, env_fns: Sequence[Callable], level_names: Sequence[str],
-               seed: int = 0, first_index: int = 0):
+               seed: int = 0, first_index: int = 0,
+               vector_fn: Optional[Callable] = None):
     if len(env_fns) != len(level_names):
       raise ValueError(f'{len(env_fns)} env_fns but {len(level_names)} '
                        'level_names')
@@ -102,6 +108,7 @@ class EnvironmentGroup:
     self.level_names = list(level_names)
     self._seed = seed
     self._first_index = first_index
+    self._vector_fn = vector_fn
     self._generation = 0
     self._process = None
     self._connection = None
@@ -181,7 +188,8 @@ class EnvironmentGroup:
     seeds = [self._seed + self._generation * self.size + i
              for i in range(self.size)]
     self._generation += 1
-    self._connection.send((self._env_fns, self.level_names, seeds))
+    self._connection.send((self._env_fns, self._vector_fn, self.level_names,
+                           seeds))
 
   def _stop_process(self) -> None:
     if self._connection is not None:
@@ -203,8 +211,11 @@ def serve(file_descriptor: int) -> None:
   signal.signal(signal.SIGINT, signal.SIG_IGN)
   connection = mp_connection.Connection(file_descriptor)
   try:
-    env_fns, level_names, seeds = connection.recv()
-    group = _ChildGroup(env_fns, level_names, seeds)
+    env_fns, vector_fn, level_names, seeds = connection.recv()
+    if vector_fn is not None:
+      group = _VectorChildGroup(vector_fn, level_names, seeds)
+    else:
+      group = _ChildGroup(env_fns, level_names, seeds)
   except EOFError:
     return
   except Exception as error:  # pylint: disable=broad-except
@@ -223,62 +234,93 @@ def serve(file_descriptor: int) -> None:
       connection.send(group.step(payload))
 
 
-class _ChildGroup:
-  """The environments as the child process holds them."""
+class _Bookkeeping:
+  """Episode statistics and outputs of a child's environments: what
+  `_ChildGroup` and `_VectorChildGroup` share."""
 
-  def __init__(self, env_fns, level_names, seeds):
-    self._env_fns = env_fns
+  def __init__(self, level_names):
     self._level_names = level_names
-    self._seeds = list(seeds)
-    self._envs = [fn() for fn in env_fns]
-    self._stats = [_EpisodeStats() for _ in self._envs]
-    self._observations = [None] * len(self._envs)
+    self._stats = [_EpisodeStats() for _ in level_names]
+    self._observations = [None] * len(level_names)
 
-  def reset(self) -> GroupStep:
-    for i in range(len(self._envs)):
-      self._observations[i] = self._reset_env(i, seed=self._seeds[i])
-    n = len(self._envs)
+  def _first_output(self) -> GroupStep:
+    n = len(self._level_names)
     return GroupStep(
         self._output(np.zeros(n, np.float32), np.ones(n, bool),
                      np.zeros(n, np.float32), np.zeros(n, np.int32)), [], [])
 
+  def _output(self, rewards, dones, returns, lengths) -> StepOutput:
+    observation = tree.map_structure(lambda *xs: np.stack(xs),
+                                     *self._observations)
+    return StepOutput(
+        reward=rewards,
+        info=StepOutputInfo(episode_return=returns, episode_step=lengths),
+        done=dones,
+        observation=observation)
+
+  def _account(self, rewards, dones, game_overs, failed,
+               errors) -> GroupStep:
+    """Counts a step's rewards into the episodes; ``failed`` environments
+    (rebuilt, their episodes lost) count nothing."""
+    n = len(self._level_names)
+    returns = np.zeros(n, np.float32)
+    lengths = np.zeros(n, np.int32)
+    episodes = []
+    for i in np.flatnonzero(~failed):
+      stats = self._stats[i]
+      stats.learning_return += rewards[i]
+      stats.learning_steps += 1
+      stats.scored_return += rewards[i]
+      stats.scored_steps += 1
+      returns[i] = stats.learning_return
+      lengths[i] = stats.learning_steps
+      if dones[i]:
+        stats.learning_return, stats.learning_steps = 0.0, 0
+      if game_overs[i]:
+        episodes.append(Episode(self._level_names[i],
+                                float(stats.scored_return),
+                                stats.scored_steps, int(i)))
+        stats.scored_return, stats.scored_steps = 0.0, 0
+    rewards = np.where(failed, 0.0, rewards).astype(np.float32)
+    return GroupStep(self._output(rewards, dones | failed, returns, lengths),
+                     episodes, errors)
+
+
+class _ChildGroup(_Bookkeeping):
+  """The environments as the child process holds them, stepped one by one."""
+
+  def __init__(self, env_fns, level_names, seeds):
+    super().__init__(level_names)
+    self._env_fns = env_fns
+    self._seeds = list(seeds)
+    self._envs = [fn() for fn in env_fns]
+
+  def reset(self) -> GroupStep:
+    for i in range(len(self._envs)):
+      self._observations[i] = self._reset_env(i, seed=self._seeds[i])
+    return self._first_output()
+
   def step(self, actions) -> GroupStep:
     n = len(self._envs)
     rewards = np.zeros(n, np.float32)
-    dones = np.zeros(n, bool)
-    returns = np.zeros(n, np.float32)
-    lengths = np.zeros(n, np.int32)
-    episodes, errors = [], []
+    dones, game_overs, failed = (np.zeros(n, bool) for _ in range(3))
+    errors = []
     for i, env in enumerate(self._envs):
-      stats = self._stats[i]
       try:
-        observation, reward, terminated, truncated, info = env.step(
+        observation, rewards[i], terminated, truncated, info = env.step(
             int(actions[i]))
       except Exception as error:  # pylint: disable=broad-except
         errors.append(f'{self._level_names[i]} environment {i} raised '
                       f'{error!r}; rebuilt it')
         self._rebuild(i)
-        dones[i] = True
+        failed[i] = True
         continue
-      stats.learning_return += reward
-      stats.learning_steps += 1
-      stats.scored_return += reward
-      stats.scored_steps += 1
-      rewards[i] = reward
-      returns[i] = stats.learning_return
-      lengths[i] = stats.learning_steps
-      if terminated or truncated:
-        dones[i] = True
-        stats.learning_return, stats.learning_steps = 0.0, 0
-        if info.get('game_over', True):
-          episodes.append(Episode(self._level_names[i],
-                                  float(stats.scored_return),
-                                  stats.scored_steps, i))
-          stats.scored_return, stats.scored_steps = 0.0, 0
+      dones[i] = terminated or truncated
+      if dones[i]:
+        game_overs[i] = info.get('game_over', True)
         observation = self._reset_env(i)
       self._observations[i] = observation
-    return GroupStep(self._output(rewards, dones, returns, lengths), episodes,
-                     errors)
+    return self._account(rewards, dones, game_overs, failed, errors)
 
   def _reset_env(self, i, seed=None):
     observation, _ = self._envs[i].reset(seed=seed)
@@ -294,11 +336,40 @@ class _ChildGroup:
     self._stats[i] = _EpisodeStats()
     self._observations[i] = self._reset_env(i, seed=self._seeds[i])
 
-  def _output(self, rewards, dones, returns, lengths) -> StepOutput:
-    observation = tree.map_structure(lambda *xs: np.stack(xs),
-                                     *self._observations)
-    return StepOutput(
-        reward=rewards,
-        info=StepOutputInfo(episode_return=returns, episode_step=lengths),
-        done=dones,
-        observation=observation)
+
+class _VectorChildGroup(_Bookkeeping):
+  """The environments as one vectorised object that steps them all."""
+
+  def __init__(self, vector_fn, level_names, seeds):
+    super().__init__(level_names)
+    self._vector_fn = vector_fn
+    self._seeds = list(seeds)
+    self._vector = vector_fn()
+
+  def reset(self) -> GroupStep:
+    self._observations = list(self._vector.reset(self._seeds))
+    return self._first_output()
+
+  def step(self, actions) -> GroupStep:
+    n = len(self._level_names)
+    try:
+      step = self._vector.step(np.asarray(actions))
+    except Exception as error:  # pylint: disable=broad-except
+      self._rebuild()
+      return self._account(np.zeros(n, np.float32), np.zeros(n, bool),
+                           np.zeros(n, bool), np.ones(n, bool),
+                           [f'{self._level_names[0]} vector of {n} '
+                            f'environments raised {error!r}; rebuilt it'])
+    self._observations = list(step.observation)
+    return self._account(step.reward, step.done, step.game_over,
+                         np.zeros(n, bool), [])
+
+  def _rebuild(self):
+    try:
+      self._vector.close()
+    except Exception:  # pylint: disable=broad-except
+      pass
+    self._seeds = [seed + 1_000_003 for seed in self._seeds]
+    self._vector = self._vector_fn()
+    self._stats = [_EpisodeStats() for _ in self._level_names]
+    self._observations = list(self._vector.reset(self._seeds))

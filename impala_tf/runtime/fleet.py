@@ -18,6 +18,7 @@ calls ``after_update(version)`` after every train step, in its own thread,
 when the agent's variables hold exactly that version.
 """
 
+import functools
 from typing import (Callable, Dict, List, NamedTuple, Optional, Protocol,
                     Sequence)
 
@@ -156,8 +157,23 @@ def make_environment_groups(
                      **config_lib.env_options(config)) for level in levels],
         levels,
         seed=config.seed * 1_000_000 + actor_index * 10_000,
-        first_index=indices[0]))
+        first_index=indices[0],
+        vector_fn=_vector_fn(config, levels, training)))
   return groups
+
+
+def _vector_fn(config: ml_collections.ConfigDict, levels: Sequence[str],
+               training: bool) -> Optional[Callable]:
+  """The factory of one vectorised object for a group's games, where the
+  config asks for one (``atari_backend='vector'``) and the group trains:
+  evaluation keeps the paper's 1-30 no-op starts of the gymnasium path
+  (`atari_vector` draws 0-29)."""
+  if (config.env != 'atari' or config.atari_backend != 'vector' or
+      not training):
+    return None
+  from impala_tf.envs import atari_vector  # pylint: disable=g-import-not-at-top
+  return functools.partial(atari_vector.make_vector_game, levels[0],
+                           len(levels), training, config.full_action_space)
 
 
 def make_inference(agent: networks.ImpalaAgent, version: tf.Variable):
