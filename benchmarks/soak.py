@@ -43,6 +43,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)  # For `benchmarks.faults` and `impala_tf`.
 
+from benchmarks.proc_tree import descendants, rss_mib  # pylint: disable=g-import-not-at-top
 from impala_tf import rundir  # pylint: disable=g-import-not-at-top
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -78,38 +79,6 @@ def train_with_faulty_environments(config, logdir):
 
   fleet.make_env_fn = make_faulty_env_fn
   training.train(config, logdir)  # In the main thread: SIGTERM checkpoints.
-
-
-def descendants(pid):
-  """``pid`` and every process below it."""
-  children = {}
-  for entry in os.listdir('/proc'):
-    if entry.isdigit():
-      try:
-        with open(f'/proc/{entry}/stat') as f:
-          parent = int(f.read().rsplit(')', 1)[1].split()[1])
-      except OSError:
-        continue
-      children.setdefault(parent, []).append(int(entry))
-  found, todo = [], [pid]
-  while todo:
-    current = todo.pop()
-    found.append(current)
-    todo.extend(children.get(current, []))
-  return found
-
-
-def rss_mib(pids):
-  total_kib = 0
-  for pid in pids:
-    try:
-      with open(f'/proc/{pid}/status') as f:
-        for line in f:
-          if line.startswith('VmRSS:'):
-            total_kib += int(line.split()[1])
-    except OSError:
-      continue
-  return total_kib / 1024
 
 
 def environment_workers(pid):

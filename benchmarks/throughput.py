@@ -21,6 +21,15 @@ came out up to 2× lower, which would flatter the ratio.
 
   python benchmarks/throughput.py [--seconds 60] [--config.num_actors=2 ...]
 
+Noise: this machine's rates drift by 20-30 % between runs. ``--repeats=N``
+measures the parts N times, interleaved (system, E, I, L, system, E, ...),
+and reports each part's and the ratio's median with its spread (min, max),
+so that a real change can be told from noise. ``--backends=gymnasium,vector``
+measures E and the system with each Atari backend in every cycle.
+``--cores=N`` pins every measuring process (and its workers) to the first N
+cores, for scaling figures. Every part also reports frames per CPU-second
+of its process tree, which stays comparable between machines.
+
 With --compare_runtimes it instead measures the whole system twice, with the
 local runtime and with the Ray runtime (a Ray instance on this machine,
 loopback only), one after the other in fresh processes, and prints both.
@@ -48,6 +57,9 @@ import numpy as np
 import tensorflow as tf
 import tree
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from benchmarks import proc_tree  # pylint: disable=g-import-not-at-top
 from impala_tf import rundir
 from impala_tf.data import trajectory_spec
 from impala_tf.learner import Learner
@@ -67,6 +79,13 @@ _COMPARE = flags.DEFINE_bool(
     'Measure the whole system with runtime=local and runtime=ray instead.')
 _BATCH = flags.DEFINE_integer('inference_batch_size', 32,
                               'Rows per inference call, for --part=I.')
+_REPEATS = flags.DEFINE_integer('repeats', 1, 'Cycles of interleaved '
+                                'measurements of every part.')
+_BACKENDS = flags.DEFINE_list('backends', [], 'Atari backends to measure E '
+                              'and the system with, side by side; default: '
+                              "the config's.")
+_CORES = flags.DEFINE_integer('cores', None, 'Pin the measuring processes '
+                              'to the first N cores.')
 
 
 def system_rate(config, seconds, warmup):
@@ -74,12 +93,22 @@ def system_rate(config, seconds, warmup):
   inference batch size it saw."""
   config = config.copy_and_resolve_references()
   config.log_interval_s = 5.0
+  cpu = {}
+
+  def sample(key):
+    cpu[key] = (time.monotonic(),
+                proc_tree.cpu_seconds(proc_tree.descendants(os.getpid())))
+
   with tempfile.TemporaryDirectory() as logdir:
     stop = threading.Event()
-    timer = threading.Timer(warmup + seconds, stop.set)
-    timer.start()
+    timers = [threading.Timer(warmup, sample, ('start',)),
+              threading.Timer(warmup + seconds,
+                              lambda: (sample('end'), stop.set()))]
+    for timer in timers:
+      timer.start()
     training.train(config, logdir, stop=stop)
-    timer.cancel()
+    for timer in timers:
+      timer.cancel()
     records = [r for r in rundir.read_metrics(logdir, 'train')
                if r['wall_time'] >= warmup]
   if len(records) < 2:
@@ -90,7 +119,8 @@ def system_rate(config, seconds, warmup):
   batch = float(np.mean([r.get('inference_batch_size', 0.0)
                          for r in records]))
   idle = float(np.mean([r['learner_idle_fraction'] for r in records]))
-  return fps, batch, idle
+  (t0, c0), (t1, c1) = cpu['start'], cpu['end']
+  return fps, batch, idle, fps * (t1 - t0) / max(c1 - c0, 1e-9)
 
 
 def environment_rate(config, seconds):
@@ -113,76 +143,93 @@ def environment_rate(config, seconds):
     thread.start()
   time.sleep(3.0)  # Worker start-up.
   start_steps, start = sum(steps), time.monotonic()
+  start_cpu = proc_tree.cpu_seconds(proc_tree.descendants(os.getpid()))
   time.sleep(seconds)
-  rate = (sum(steps) - start_steps) / (time.monotonic() - start)
+  used_cpu = proc_tree.cpu_seconds(
+      proc_tree.descendants(os.getpid())) - start_cpu
+  frames = (sum(steps) - start_steps) * config.num_action_repeats
+  rate = frames / (time.monotonic() - start)
   stop.set()
   for thread in threads:
     thread.join()
   for group in groups:
     group.close()
-  return rate * config.num_action_repeats
+  return rate, frames / max(used_cpu, 1e-9)
 
 
-def synthetic_batch(spec, rng):
+def synthetic_batch(spec, rng, num_actions):
+  """Random leaves shaped like ``spec``; integers (the actions among them)
+  below ``num_actions``."""
   def sample(s):
     if s.dtype == tf.string:
       return tf.constant(np.full(s.shape, b'pong'))
     if s.dtype == tf.bool:
       return tf.constant(rng.random(s.shape) < 0.01)
     if s.dtype.is_integer:
-      return tf.constant(rng.integers(0, 6, s.shape), s.dtype)
+      return tf.constant(rng.integers(0, num_actions, s.shape), s.dtype)
     return tf.constant(rng.normal(size=s.shape), s.dtype)
   return tree.map_structure(sample, spec)
 
 
 def inference_rate(config, batch_size, seconds):
   """Frames/s of the batched policy call at ``batch_size`` rows."""
-  observation_spec, num_actions = fleet.environment_spec(config)
-  agent = fleet.make_agent(config, num_actions)
+  spec = fleet.environment_spec(config)
+  observation_spec, num_actions = spec
+  agent = fleet.make_agent(config, spec)
   policy = fleet.make_inference(agent, tf.Variable(0, dtype=tf.int64))
   rng = np.random.default_rng(0)
   step = synthetic_batch(trajectory_spec(
-      observation_spec, agent.state_spec(), num_actions, 0, batch_size), rng)
+      observation_spec, agent.state_spec(), num_actions, 0, batch_size), rng,
+      num_actions)
   env_output = tree.map_structure(lambda t: t.numpy()[0], step.env_outputs)
   action = step.agent_outputs.action.numpy()[0]
   state = tree.map_structure(lambda t: t.numpy(), step.agent_state)
   policy(action, env_output, state)  # Trace.
-  calls, start = 0, time.monotonic()
+  calls, start, start_cpu = 0, time.monotonic(), time.process_time()
   while time.monotonic() - start < seconds:
     policy(action, env_output, state)
     calls += 1
-  return calls * batch_size * config.num_action_repeats / (
-      time.monotonic() - start)
+  frames = calls * batch_size * config.num_action_repeats
+  return (frames / (time.monotonic() - start),
+          frames / max(time.process_time() - start_cpu, 1e-9))
 
 
 def learner_rate(config, seconds):
   """Frames/s of train steps on synthetic batches."""
-  observation_spec, num_actions = fleet.environment_spec(config)
-  agent = fleet.make_agent(config, num_actions)
+  env_spec = fleet.environment_spec(config)
+  observation_spec, num_actions = env_spec
+  agent = fleet.make_agent(config, env_spec)
   spec = trajectory_spec(observation_spec, agent.state_spec(), num_actions,
                          config.unroll_length, config.batch_size)
   learner = Learner(agent, config, spec)
-  batch = synthetic_batch(spec, np.random.default_rng(0))
+  batch = synthetic_batch(spec, np.random.default_rng(0), num_actions)
   learner.train_step(batch)  # Trace.
-  updates, start = 0, time.monotonic()
+  updates, start, start_cpu = 0, time.monotonic(), time.process_time()
   while time.monotonic() - start < seconds:
     learner.train_step(batch)['num_frames'].numpy()
     updates += 1
-  frames_per_update = (config.unroll_length * config.batch_size *
-                       config.num_action_repeats)
-  return updates * frames_per_update / (time.monotonic() - start)
+  frames = updates * (config.unroll_length * config.batch_size *
+                      config.num_action_repeats)
+  return (frames / (time.monotonic() - start),
+          frames / max(time.process_time() - start_cpu, 1e-9))
 
 
 def measure_part(config, part):
   """Runs one part here; returns a dict of its figures."""
+  if _CORES.value:  # Inherited by the worker processes it starts.
+    os.sched_setaffinity(0, range(_CORES.value))
   if part == 'system':
-    fps, batch, idle = system_rate(config, _SECONDS.value, _WARMUP.value)
-    return dict(fps=fps, inference_batch_size=batch, learner_idle=idle)
+    fps, batch, idle, per_cpu = system_rate(config, _SECONDS.value,
+                                            _WARMUP.value)
+    return dict(fps=fps, inference_batch_size=batch, learner_idle=idle,
+                frames_per_cpu_second=per_cpu)
   if part == 'E':
-    return dict(fps=environment_rate(config, _SECONDS.value))
-  if part == 'I':
-    return dict(fps=inference_rate(config, _BATCH.value, _SECONDS.value))
-  return dict(fps=learner_rate(config, _SECONDS.value))
+    fps, per_cpu = environment_rate(config, _SECONDS.value)
+  elif part == 'I':
+    fps, per_cpu = inference_rate(config, _BATCH.value, _SECONDS.value)
+  else:
+    fps, per_cpu = learner_rate(config, _SECONDS.value)
+  return dict(fps=fps, frames_per_cpu_second=per_cpu)
 
 
 def measure_in_subprocess(part, extra_flags=(), batch_size=None):
@@ -191,9 +238,10 @@ def measure_in_subprocess(part, extra_flags=(), batch_size=None):
              *extra_flags, f'--part={part}']
   if batch_size is not None:
     command.append(f'--inference_batch_size={batch_size}')
-  output = subprocess.run(command, check=True, capture_output=True,
-                          text=True).stdout
-  return json.loads(output.strip().splitlines()[-1])
+  result = subprocess.run(command, capture_output=True, text=True)
+  if result.returncode != 0:
+    raise RuntimeError(f'--part={part} failed:\n{result.stderr[-3000:]}')
+  return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def main(argv):
@@ -204,16 +252,13 @@ def main(argv):
   if _COMPARE.value:
     compare_runtimes(config)
     return
-  system = measure_in_subprocess('system')
-  batch_size = max(1, round(system['inference_batch_size']))
-  environment = measure_in_subprocess('E')['fps']
-  inference = measure_in_subprocess('I', batch_size=batch_size)['fps']
-  learner = measure_in_subprocess('L')['fps']
-  ceiling = 1.0 / (1.0 / environment + 1.0 / inference + 1.0 / learner)
-  print(json.dumps(dict(
+  backends = _BACKENDS.value or [config.atari_backend]
+  cycles = [measure_cycle(backends) for _ in range(_REPEATS.value)]
+  print(compact_json(dict(
       benchmark='throughput',
       machine=f'{platform.machine()}, {os.cpu_count()} cores, no GPU'
       if not tf.config.list_physical_devices('GPU') else platform.machine(),
+      cores=_CORES.value or len(os.sched_getaffinity(0)),
       levels=list(config.levels),
       torso=config.torso,
       num_actors=config.num_actors,
@@ -221,17 +266,68 @@ def main(argv):
       unroll_length=config.unroll_length,
       batch_size=config.batch_size,
       dynamic_batching=config.dynamic_batching,
-      unit='frames/s (4 frames per agent step)',
-      system_fps=round(system['fps']),
-      environment_only_fps_E=round(environment),
-      inference_only_fps_I=round(inference),
-      inference_batch_size=round(system['inference_batch_size'], 1),
-      learner_only_fps_L=round(learner),
-      ceiling_fps=round(ceiling),
-      system_over_ceiling=round(system['fps'] / ceiling, 3),
-      goal_met=system['fps'] >= 0.85 * ceiling,
-      learner_idle_fraction=round(system['learner_idle'], 3),
-  ), indent=2))
+      unit='frames/s (4 frames per agent step); each figure is [median, '
+      'min, max] over the cycles',
+      cycles=len(cycles),
+      **summarise(cycles, backends),
+  )))
+
+
+def measure_cycle(backends):
+  """One interleaved measurement of every part (E and system per backend),
+  each in a fresh process; {name: figures}."""
+  cycle = {}
+  for backend in backends:
+    flags_for_backend = [f'--config.atari_backend={backend}']
+    cycle[f'system/{backend}'] = measure_in_subprocess('system',
+                                                       flags_for_backend)
+    cycle[f'E/{backend}'] = measure_in_subprocess('E', flags_for_backend)
+  batch_size = max(1, round(cycle[f'system/{backends[0]}'][
+      'inference_batch_size']))
+  cycle['I'] = measure_in_subprocess('I', batch_size=batch_size)
+  cycle['L'] = measure_in_subprocess('L')
+  return cycle
+
+
+def _median_and_spread(values):
+  """[median, min, max], rounded to what the noise allows."""
+  digits = 3 if max(values) < 10 else 0
+  return [round(float(f(values)), digits) for f in (np.median, min, max)]
+
+
+def compact_json(record) -> str:
+  """One line per key, so that the figures read as a table."""
+  lines = [f'  {json.dumps(key)}: {json.dumps(value)}'
+           for key, value in record.items()]
+  return '{\n' + ',\n'.join(lines) + '\n}'
+
+
+def summarise(cycles, backends):
+  """Medians and spreads of every part, of the ceiling and of
+  system/ceiling per backend, and the backends' ratios."""
+  out = {}
+  for name in cycles[0]:
+    out[f'{name} fps'] = _median_and_spread([c[name]['fps'] for c in cycles])
+    out[f'{name} frames/CPU-s'] = _median_and_spread(
+        [c[name]['frames_per_cpu_second'] for c in cycles])
+  for backend in backends:
+    ceilings = [1.0 / (1.0 / c[f'E/{backend}']['fps'] + 1.0 / c['I']['fps'] +
+                       1.0 / c['L']['fps']) for c in cycles]
+    ratios = [c[f'system/{backend}']['fps'] / ceiling
+              for c, ceiling in zip(cycles, ceilings)]
+    out[f'ceiling/{backend} fps'] = _median_and_spread(ceilings)
+    out[f'system/ceiling/{backend}'] = _median_and_spread(ratios)
+    out[f'learner_idle/{backend}'] = _median_and_spread(
+        [c[f'system/{backend}']['learner_idle'] for c in cycles])
+    out[f'inference_batch_size/{backend}'] = _median_and_spread(
+        [c[f'system/{backend}']['inference_batch_size'] for c in cycles])
+  if len(backends) == 2:
+    first, second = backends
+    for part in ('E', 'system'):
+      out[f'{part} {second}/{first}'] = _median_and_spread(
+          [c[f'{part}/{second}']['fps'] / c[f'{part}/{first}']['fps']
+           for c in cycles])
+  return out
 
 
 def compare_runtimes(config):
