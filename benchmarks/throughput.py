@@ -141,7 +141,11 @@ def environment_rate(config, seconds):
              for i, g in enumerate(groups)]
   for thread in threads:
     thread.start()
-  time.sleep(3.0)  # Worker start-up.
+  # Start-up (a vector's seeded resets take seconds) is not measured: wait
+  # until every group has stepped.
+  deadline = time.monotonic() + 300
+  while min(steps) == 0 and time.monotonic() < deadline:
+    time.sleep(0.5)
   start_steps, start = sum(steps), time.monotonic()
   start_cpu = proc_tree.cpu_seconds(proc_tree.descendants(os.getpid()))
   time.sleep(seconds)
