@@ -25,7 +25,6 @@ import numpy as np
 import tensorflow as tf
 
 from impala_tf import cli
-from impala_tf import data
 from impala_tf import rundir as rundir_lib
 from impala_tf.learner import restore_policy
 from impala_tf.runtime import fleet
@@ -65,9 +64,8 @@ def evaluate(logdir: str,
 
   spec = fleet.environment_spec(config)
   agent = fleet.make_agent(config, spec)
-  version = restore_policy(agent, data.trajectory_spec(
-      spec.observation, agent.state_spec(), spec.num_actions,
-      unroll_length=0, batch_size=1), latest)
+  version = restore_policy(agent, fleet.single_step_spec(agent, spec),
+                           latest)
 
   # Every environment plays the same number of episodes. Taking the first N
   # episodes to finish instead would favour short episodes (on Pong: the

@@ -16,6 +16,15 @@ tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 
 
+def process_alive(pid):
+  """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+  try:
+    with open(f'/proc/{pid}/stat') as f:
+      return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+  except OSError:
+    return False
+
+
 def wait_for(condition, timeout_s, what='the condition'):
   """Polls ``condition()`` until it returns something true, and returns
   that; fails naming ``what`` after ``timeout_s``. Tests wait for states,

@@ -9,16 +9,7 @@ import pytest
 
 from impala_tf.runtime.env_process import EnvironmentGroup
 from tests import fake_envs
-
-
-def process_exists(pid):
-  try:
-    os.kill(pid, 0)
-  except ProcessLookupError:
-    return False
-  # A zombie still answers kill(0); it is gone for our purpose.
-  with open(f'/proc/{pid}/stat') as f:
-    return f.read().split()[2] != 'Z'
+from tests.conftest import process_alive
 
 
 def test_group_steps_all_environments_and_resets_at_episode_end():
@@ -103,7 +94,7 @@ def test_close_leaves_no_process_behind():
   pid = group.pid
   group.close()
   group.close()  # Twice is fine.
-  assert not process_exists(pid)
+  assert not process_alive(pid)
 
 
 def test_a_child_exits_when_its_parent_end_closes():
@@ -113,7 +104,7 @@ def test_a_child_exits_when_its_parent_end_closes():
   process = group._process  # pylint: disable=protected-access
   group._connection.close()  # pylint: disable=protected-access
   process.wait(timeout=10)
-  assert not process_exists(pid)
+  assert not process_alive(pid)
 
 
 def test_an_environment_that_cannot_be_built_raises_in_the_parent():

@@ -19,7 +19,7 @@ from impala_tf import evaluate
 from impala_tf import rundir
 from impala_tf.runtime import fleet
 from impala_tf.runtime import training
-from tests.conftest import wait_for
+from tests.conftest import process_alive, wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -298,15 +298,6 @@ def test_cli_rejects_an_unknown_game():
   assert result.returncode != 0
   assert "Unknown atari level 'pongg'" in result.stderr
   assert 'space_invaders' in result.stderr  # The valid names are listed.
-
-
-def process_alive(pid):
-  """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
-  try:
-    with open(f'/proc/{pid}/stat') as f:
-      return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
-  except OSError:
-    return False
 
 
 def start_catch_training(logdir):

@@ -29,6 +29,7 @@ import tensorflow as tf
 import tree
 
 from impala_tf import config as config_lib
+from impala_tf import data
 from impala_tf import envs
 from impala_tf import networks
 from impala_tf.envs import gym_env
@@ -131,6 +132,14 @@ def make_agent(config: ml_collections.ConfigDict,
       use_lstm=config.use_lstm,
       use_instruction=config.use_instruction,
       last_action_input=config.last_action_input)
+
+
+def single_step_spec(agent: networks.ImpalaAgent,
+                     spec: EnvironmentSpec) -> Trajectory:
+  """The spec of a batch of one single step, to build an acting agent's
+  variables from (`learner.build_variables`, `learner.restore_policy`)."""
+  return data.trajectory_spec(spec.observation, agent.state_spec(),
+                              spec.num_actions, unroll_length=0, batch_size=1)
 
 
 def level_of_environment(config: ml_collections.ConfigDict, index: int) -> str:

@@ -39,7 +39,7 @@ import tensorflow as tf
 
 from impala_tf import networks
 from impala_tf.actor import Actor
-from impala_tf.data import QueueClosedError, trajectory_spec
+from impala_tf.data import QueueClosedError
 from impala_tf.learner import build_variables
 from impala_tf.runtime import fleet
 from impala_tf.runtime.env_process import Episode
@@ -83,9 +83,7 @@ class ActorWorker:
     tf.config.threading.set_inter_op_parallelism_threads(1)
     config = ml_collections.ConfigDict(config)
     self._agent = fleet.make_agent(config, spec)
-    build_variables(self._agent, trajectory_spec(
-        spec.observation, self._agent.state_spec(), spec.num_actions,
-        unroll_length=0, batch_size=1))
+    build_variables(self._agent, fleet.single_step_spec(self._agent, spec))
     self._version = tf.Variable(-1, dtype=tf.int64)
     self._group = fleet.make_environment_groups(
         config, actor_indices=[actor_index])[0]
