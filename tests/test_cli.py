@@ -38,18 +38,24 @@ def run_without_checkpoint(tmp_path):
   return str(logdir)
 
 
+def slow(*values):
+  """A case CI runs and the default run skips: each starts Python and
+  TensorFlow (~4 s), and the default run keeps one case per command."""
+  return pytest.param(*values, marks=pytest.mark.slow)
+
+
 @pytest.mark.parametrize('args,expected', [
-    (['impala_tf.train', '--config=paper_configs/no_such_file.py',
-      '--logdir=/nonexistent/run'], 'no_such_file.py'),
+    slow(['impala_tf.train', '--config=paper_configs/no_such_file.py',
+          '--logdir=/nonexistent/run'], 'no_such_file.py'),
     (['impala_tf.train', '--config=paper_configs/catch.py',
       '--logdir=/nonexistent/run', '--config.unroll_length=0'],
      'config.unroll_length=0'),
-    (['impala_tf.train', '--config=paper_configs/catch.py',
-      '--logdir=/nonexistent/run', '--config.no_such_field=3'],
-     'no_such_field'),
-    (['impala_tf.train', '--config=paper_configs/gym_cartpole.py',
-      "--config.levels=('Pendulum-v1',)", '--logdir=/nonexistent/run'],
-     'Box action space'),
+    slow(['impala_tf.train', '--config=paper_configs/catch.py',
+          '--logdir=/nonexistent/run', '--config.no_such_field=3'],
+         'no_such_field'),
+    slow(['impala_tf.train', '--config=paper_configs/gym_cartpole.py',
+          "--config.levels=('Pendulum-v1',)", '--logdir=/nonexistent/run'],
+         'Box action space'),
     (['impala_tf.evaluate', '--logdir=/nonexistent/run'], 'is not a directory'),
     (['impala_tf.sweep', '--sweep=paper_configs/no_such_sweep.py',
       '--logdir=/nonexistent/sweep'], 'no_such_sweep.py'),

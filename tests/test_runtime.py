@@ -275,10 +275,15 @@ def run_cli(*args, timeout=120):
 
 
 @pytest.mark.parametrize('override,expected', [
+    # Each case starts Python and TensorFlow (~4 s): the default run keeps
+    # one, CI runs all.
     ('--config.batch_size=-4', 'config.batch_size=-4'),
-    ('--config.reward_clipping=sometimes', "config.reward_clipping='sometimes'"),
-    ("--config.levels=('pong','pongg')", "'pongg'"),
-    ('--config.no_such_field=1', 'no_such_field'),
+    pytest.param('--config.reward_clipping=sometimes',
+                 "config.reward_clipping='sometimes'", marks=pytest.mark.slow),
+    pytest.param("--config.levels=('pong','pongg')", "'pongg'",
+                 marks=pytest.mark.slow),
+    pytest.param('--config.no_such_field=1', 'no_such_field',
+                 marks=pytest.mark.slow),
 ])
 def test_cli_rejects_bad_configs_before_starting(tmp_path, override, expected):
   logdir = tmp_path / 'run'
@@ -291,6 +296,7 @@ def test_cli_rejects_bad_configs_before_starting(tmp_path, override, expected):
   assert not logdir.exists()  # Nothing was started or written.
 
 
+@pytest.mark.slow
 def test_cli_rejects_an_unknown_game():
   result = run_cli('impala_tf.train',
                    '--config=paper_configs/atari_expert_shallow.py:pongg',
