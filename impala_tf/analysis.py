@@ -92,19 +92,36 @@ def final_returns(logdirs: Sequence[str], last: int = 100) -> pd.DataFrame:
   """Per run and level: the mean return of its last ``last`` training
   episodes (``final_return``), the mean over all its training episodes
   (``mean_return``, the area under its learning curve per episode), the
-  episodes and frames it had, its directory (``logdir``) and its config
-  fields. Runs of the same name (one sweep repeated over seeds) stay
-  separate rows; average them with a groupby."""
+  mean policy lag of its batches in updates (``policy_lag``, NaN for a run
+  that logged none), the episodes and frames it had, its directory
+  (``logdir``) and its config fields. Runs of the same name (one sweep
+  repeated over seeds) stay separate rows; average them with `seed_summary`
+  or a groupby."""
   rows = []
   for logdir in logdirs:
     frame = episodes(logdir)
     config = configs([logdir]).iloc[0].to_dict()
+    lags = train_records(logdir).get('policy_lag', pd.Series(dtype=float))
     for level, group in frame.sort_values('frames').groupby('level'):
       rows.append(dict(config, level=level, logdir=logdir,
                        final_return=group['episode_return'].tail(last).mean(),
                        mean_return=group['episode_return'].mean(),
+                       policy_lag=lags.mean(),
                        episodes=len(group), frames=group['frames'].max()))
   return pd.DataFrame(rows)
+
+
+def seed_summary(frame: pd.DataFrame, by: Sequence[str],
+                 values: Sequence[str] = ('final_return', 'mean_return',
+                                          'policy_lag')) -> pd.DataFrame:
+  """Per group of ``by`` (a setting, its runs the seeds): for each of
+  ``values`` the mean and the standard error of the mean over the runs
+  (standard deviation / √n, NaN for one run), and ``seeds``, the number of
+  runs. Columns: (value, 'mean'), (value, 'sem') and ('seeds', '')."""
+  groups = frame.groupby(list(by))
+  summary = groups[list(values)].agg(['mean', 'sem'])
+  summary[('seeds', '')] = groups.size()
+  return summary
 
 
 def top_k_mean(frame: pd.DataFrame, by: Sequence[str], k: int = 3,

@@ -5,6 +5,9 @@ afford for studies (issue 20 runs the V-trace study on it).
   python -m impala_tf.train --config=paper_configs/minatar.py:breakout \
       --logdir=runs/minatar_breakout
 
+The argument is the game, optionally with a seed for repeated runs
+(``minatar.py:breakout,1``; default seed 0).
+
 The MinAtar paper's torso (one 16-filter 3×3 conv, 128 units), no LSTM, no
 action repeat (MinAtar steps are already coarse); the learner settings are
 Table G.1's Atari ones (unroll 20, batch 32, entropy 0.01, RMSProp ε 0.01,
@@ -15,8 +18,10 @@ frames, MinAtar's customary budget.
 from impala_tf import config as config_lib
 
 
-def get_config(game: str = 'breakout'):
+def get_config(argument: str = 'breakout'):
+  game, _, seed = argument.partition(',')
   config = config_lib.base_config()
+  config.seed = int(seed or 0)
   config.env = 'minatar'
   config.levels = (game,)
   config.torso = 'minatar'

@@ -18,8 +18,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOKS = os.path.join(REPO, 'notebooks')
 
 
-def make_run(path, returns, level='catch', evaluation=None, **overrides):
-  """A run directory with these episode returns (one per 1,000 frames)."""
+def make_run(path, returns, level='catch', evaluation=None, policy_lag=None,
+             **overrides):
+  """A run directory with these episode returns (one per 1,000 frames),
+  and a learner record with this policy lag if one is given."""
   run = RunWriter(str(path))
   config = config_lib.base_config()
   config.update(overrides)
@@ -27,6 +29,8 @@ def make_run(path, returns, level='catch', evaluation=None, **overrides):
   for i, value in enumerate(returns):
     run.log('episode', dict(frames=(i + 1) * 1000, level=level,
                             episode_return=float(value), episode_length=9))
+  if policy_lag is not None:
+    run.log('train', dict(frames=len(returns) * 1000, policy_lag=policy_lag))
   run.close()
   if evaluation is not None:
     with open(os.path.join(str(path), rundir.EVALUATION_FILE), 'w') as f:
@@ -56,7 +60,7 @@ def execute(name, tmp_path, monkeypatch, **environment):
 
 def test_every_notebook_is_tested():
   tested = {'learning_curves.ipynb', 'rho_c_sweep.ipynb', 'table2.ipynb',
-            'paper_tables.ipynb'}
+            'paper_tables.ipynb', 'vtrace_study.ipynb'}
   assert set(n for n in os.listdir(NOTEBOOKS) if n.endswith('.ipynb')) == (
       tested)
 
@@ -103,6 +107,51 @@ def test_table2_beside_the_paper(tmp_path, monkeypatch):
   assert '46.8' in text and '54.7' in text  # The paper's column is there.
   assert '32.0' in text  # no_correction (m = 3): 30 + 2.
   assert 'mean return over the run' in text
+  assert figure.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_vtrace_study_tables_and_verdicts(tmp_path, monkeypatch):
+  study = tmp_path / 'study' / 'breakout'
+  # Mean return per setting over 3 seeds (seed k adds 0.01·k, or 0.02·k
+  # for 1-step IS without replay: a lead within the noise).
+  corrections_values = {False: dict(vtrace=3.0, one_step_is=3.0,
+                                    epsilon_correction=2.0, no_correction=1.9),
+                        True: dict(vtrace=5.0, one_step_is=4.0,
+                                   epsilon_correction=2.0, no_correction=0.5)}
+  rho_values = {0.5: 2.0, 1.0: 5.0, 10.0: 4.5, None: 4.0}
+  for seed in range(3):
+    for replay in (False, True):
+      fraction = 0.5 if replay else 0.0
+      lag = 300.0 if replay else 1.0
+      common = dict(level='breakout', replay_fraction=fraction, seed=seed,
+                    policy_lag=lag)
+      for method, value in corrections_values[replay].items():
+        spread = 0.02 if (method, replay) == ('one_step_is', False) else 0.01
+        make_run(study / f'seed_{seed}' / f'{method}_{fraction}',
+                 [value + spread * seed] * 3, off_policy_correction=method,
+                 **common)
+      for rho, value in rho_values.items():
+        for c in (0.5, 1.0, 10.0, None):
+          rho_, c_ = (x if x is not None else float('inf') for x in (rho, c))
+          if c_ > rho_ or (rho_, c_) == (1.0, 1.0):
+            continue
+          # Without replay every cell is 1 lower than with it.
+          make_run(study / f'seed_{seed}' / f'{rho}_{c}_{fraction}',
+                   [value - (0 if replay else 1) + 0.01 * seed] * 3,
+                   clip_rho_threshold=rho, clip_c_threshold=c,
+                   clip_pg_rho_threshold=rho, **common)
+  figure = tmp_path / 'study.png'
+  text = execute('vtrace_study.ipynb', tmp_path, monkeypatch,
+                 IMPALA_RUNS=tmp_path / 'study', IMPALA_FIGURE=figure)
+  assert ('breakout, 50 % replay: best correction vtrace (5.01); against '
+          'one_step_is: +1.00') in text
+  assert ('breakout, no replay: best correction one_step_is (3.02); against '
+          'vtrace: +0.01 (0.8 s.e.): not separated') in text
+  # Without replay (1, 0.5) is 4.01 against the 'vtrace' run's 3.01 at (1, 1).
+  assert 'ρ̄ = 1: c̄ = 1 against c̄ = 0.5: -1.00' in text
+  assert 'best ρ̄ (mean over c̄ and seeds): 1;' in text
+  in_table = lambda cell: json.dumps(cell)[1:-1]  # Tables come JSON-escaped.
+  assert in_table('300.00 ± 0.00') in text and in_table('5.01 ± 0.01') in text
   assert figure.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 

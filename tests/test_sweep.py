@@ -35,6 +35,32 @@ def test_rho_c_sweep_keeps_c_below_rho():
   config_lib.validate_config(config)
 
 
+def test_vtrace_study_runs_every_setting_once_with_and_without_replay():
+  s = sweep.load_sweep(
+      os.path.join(REPO, 'paper_configs', 'sweep_vtrace_study.py'),
+      os.path.join(REPO, 'paper_configs', 'minatar.py') + ':seaquest,2')
+  assert (s.base.levels, s.base.seed) == (('seaquest',), 2)
+  configs = sweep.run_configs(s).values()
+  inf = lambda x: float('inf') if x is None else x
+  settings = [(c.replay_fraction, c.off_policy_correction,
+               inf(c.clip_rho_threshold), inf(c.clip_c_threshold))
+              for c in configs]
+  assert len(settings) == len(set(settings)) == 2 * (4 + 9)
+  for replay in (0.0, 0.5):
+    # The four corrections at ρ̄ = c̄ = 1 ...
+    assert {m for r, m, rho, c in settings if r == replay and
+            (rho, c) == (1, 1)} == {'vtrace', 'one_step_is',
+                                   'epsilon_correction', 'no_correction'}
+    # ... and V-trace's 10 cells with c̄ <= ρ̄, ρ̄ = c̄ = 1 among them.
+    cells = {(rho, c) for r, m, rho, c in settings
+             if r == replay and m == 'vtrace'}
+    values = (0.5, 1.0, 10.0, float('inf'))
+    assert cells == {(rho, c) for rho in values for c in values if c <= rho}
+  for config in configs:
+    assert config.clip_pg_rho_threshold == config.clip_rho_threshold
+    assert config.total_environment_frames == 1_000_000
+
+
 def test_table2_sweep_shares_its_settings_across_methods():
   s = sweep.load_sweep(os.path.join(REPO, 'paper_configs', 'sweep_table2.py'),
                        os.path.join(REPO, 'paper_configs', 'catch.py'))
