@@ -29,6 +29,9 @@ measures E and the system with each Atari backend in every cycle.
 ``--cores=N`` pins every measuring process (and its workers) to the first N
 cores, for scaling figures. Every part also reports frames per CPU-second
 of its process tree, which stays comparable between machines.
+``--torch_python=PY`` also measures the same learner step written in
+PyTorch (`benchmarks/torch_learner.py`, run by the interpreter PY, which
+has torch) in every cycle, as L/torch, and reports L tf/torch.
 
 With --compare_runtimes it instead measures the whole system twice, with the
 local runtime and with the Ray runtime (a Ray instance on this machine,
@@ -86,6 +89,12 @@ _BACKENDS = flags.DEFINE_list('backends', [], 'Atari backends to measure E '
                               "the config's.")
 _CORES = flags.DEFINE_integer('cores', None, 'Pin the measuring processes '
                               'to the first N cores.')
+_TORCH_PYTHON = flags.DEFINE_string(
+    'torch_python', None, 'An interpreter with torch: every cycle also '
+    'measures the same learner step in PyTorch (benchmarks/torch_learner.py) '
+    'as L/torch, beside our L.')
+TORCH_LEARNER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             'torch_learner.py')
 
 
 def system_rate(config, seconds, warmup):
@@ -290,7 +299,25 @@ def measure_cycle(backends):
       'inference_batch_size']))
   cycle['I'] = measure_in_subprocess('I', batch_size=batch_size)
   cycle['L'] = measure_in_subprocess('L')
+  if _TORCH_PYTHON.value:
+    cycle['L/torch'] = measure_torch_learner(_CONFIG.value)
   return cycle
+
+
+def measure_torch_learner(config):
+  """benchmarks/torch_learner.py's figures, in the torch interpreter, on
+  the cores the other parts get."""
+  cores = _CORES.value
+  result = subprocess.run(
+      [_TORCH_PYTHON.value, TORCH_LEARNER, f'--seconds={_SECONDS.value}',
+       f'--unroll_length={config.unroll_length}',
+       f'--batch_size={config.batch_size}'],
+      capture_output=True, text=True,
+      preexec_fn=(lambda: os.sched_setaffinity(0, range(cores))) if cores
+      else None)
+  if result.returncode != 0:
+    raise RuntimeError(f'{TORCH_LEARNER} failed:\n{result.stderr[-3000:]}')
+  return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _median_and_spread(values):
@@ -325,6 +352,9 @@ def summarise(cycles, backends):
         [c[f'system/{backend}']['learner_idle'] for c in cycles])
     out[f'inference_batch_size/{backend}'] = _median_and_spread(
         [c[f'system/{backend}']['inference_batch_size'] for c in cycles])
+  if 'L/torch' in cycles[0]:
+    out['L tf/torch'] = _median_and_spread(
+        [c['L']['fps'] / c['L/torch']['fps'] for c in cycles])
   if len(backends) == 2:
     first, second = backends
     for part in ('E', 'system'):
