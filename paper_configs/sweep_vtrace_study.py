@@ -1,4 +1,4 @@
-"""The V-trace study of REPRODUCE.md: Table 2's four off-policy corrections
+"""The V-trace study (issue 20): Table 2's four off-policy corrections
 and V-trace's ρ̄ × c̄ grid, each without and with the paper's replay, on one
 game and one seed per sweep: 26 runs.
 
