@@ -161,6 +161,30 @@ def average_learning_curve(logdirs: Sequence[str], level: Optional[str] = None,
                            std_return=returns.std(axis=0)))
 
 
+def truncation_label(value: float) -> str:
+  """A truncation level as the figures write it: '∞' for no truncation."""
+  return '∞' if np.isinf(value) else f'{value:g}'
+
+
+def draw_rho_c_grid(axis, grid: pd.DataFrame, title: str) -> None:
+  """A ρ̄ × c̄ heatmap on a matplotlib ``axis``: ``grid`` has ρ̄ as index and
+  c̄ as columns (np.inf for no truncation); every cell is written in it."""
+  image = axis.imshow(grid.to_numpy(), cmap='viridis', origin='lower')
+  axis.set_xticks(range(len(grid.columns)),
+                  [truncation_label(c) for c in grid.columns])
+  axis.set_yticks(range(len(grid.index)),
+                  [truncation_label(r) for r in grid.index])
+  axis.set_xlabel('c̄')
+  axis.set_ylabel('ρ̄')
+  axis.set_title(title)
+  for (i, j), cell in np.ndenumerate(grid.to_numpy()):
+    if not np.isnan(cell):  # Dark text on the bright half of the colours.
+      bright = image.norm(cell) > 0.5
+      axis.text(j, i, f'{cell:.2f}', ha='center', va='center',
+                color='k' if bright else 'w')
+  axis.figure.colorbar(image, ax=axis)
+
+
 def plot_learning_curves(logdirs: Sequence[str], output: str,
                          window: int = 100) -> None:
   """Mean episode return against frames, one line per run and level."""
