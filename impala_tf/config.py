@@ -107,6 +107,9 @@ def base_config() -> ml_collections.ConfigDict:
       # AtariVectorEnv, all at once; the same frames, rewards and episode
       # ends, envs/atari_vector.py). 'vector' needs one game per group.
       atari_backend='gymnasium',
+      # atari_backend='vector': the C++ threads each worker process steps
+      # its games with (0: one per core, in every worker).
+      atari_vector_threads=0,
       # DeepMind Lab: the psychlab datasets ('datasetPath') and a directory
       # to cache compiled levels in; None leaves them unset.
       dmlab_dataset_path=config_dict.placeholder(str),
@@ -293,6 +296,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
                                       config.envs_per_actor == 1),
           "'gymnasium' for several levels: a vector steps one game, and "
           'each worker process holds several levels')
+  check('atari_vector_threads', lambda x: isinstance(x, int) and x >= 0,
+        'a non-negative integer')
   for field in ('num_actors', 'envs_per_actor', 'unroll_length', 'batch_size',
                 'max_inference_batch_size', 'queue_capacity'):
     check(field, positive_int, 'a positive integer')

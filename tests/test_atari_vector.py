@@ -114,6 +114,8 @@ def test_evaluation_keeps_the_gymnasium_path():
   [training] = fleet.make_environment_groups(config)
   [evaluation] = fleet.make_environment_groups(config, training=False)
   assert training._vector_fn is not None  # pylint: disable=protected-access
+  # The threads setting reaches the factory the worker calls.
+  assert training._vector_fn.args[-1] == config.atari_vector_threads  # pylint: disable=protected-access
   assert evaluation._vector_fn is None  # pylint: disable=protected-access
 
 
@@ -122,6 +124,8 @@ def test_evaluation_keeps_the_gymnasium_path():
     (dict(levels=('pong', 'breakout'), full_action_space=True),
      'a vector steps one game'),
     (dict(atari_backend='cpp'), "'gymnasium' or 'vector'"),
+    (dict(atari_vector_threads=-1), 'atari_vector_threads=-1: must be a '
+     'non-negative integer'),
 ])
 def test_bad_backend_settings_are_named(fields, message):
   config = config_lib.atari_config()

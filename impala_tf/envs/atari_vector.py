@@ -109,7 +109,9 @@ class AtariVectorGame:
 
 
 def make_vector_game(game: str, num_envs: int, training: bool = True,
-                     full_action_space: bool = False) -> AtariVectorGame:
+                     full_action_space: bool = False,
+                     num_threads: int = 0) -> AtariVectorGame:
   """A picklable factory (with `functools.partial`) for worker processes."""
   return AtariVectorGame(game, num_envs, training=training,
-                         full_action_space=full_action_space)
+                         full_action_space=full_action_space,
+                         num_threads=num_threads)

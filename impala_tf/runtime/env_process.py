@@ -249,9 +249,12 @@ class _Bookkeeping:
         self._output(np.zeros(n, np.float32), np.ones(n, bool),
                      np.zeros(n, np.float32), np.zeros(n, np.int32)), [], [])
 
+  def _stacked_observations(self):
+    """The observations, leaves ``[n, ...]``."""
+    return tree.map_structure(lambda *xs: np.stack(xs), *self._observations)
+
   def _output(self, rewards, dones, returns, lengths) -> StepOutput:
-    observation = tree.map_structure(lambda *xs: np.stack(xs),
-                                     *self._observations)
+    observation = self._stacked_observations()
     return StepOutput(
         reward=rewards,
         info=StepOutputInfo(episode_return=returns, episode_step=lengths),
@@ -347,8 +350,11 @@ class _VectorChildGroup(_Bookkeeping):
     self._vector = vector_fn()
 
   def reset(self) -> GroupStep:
-    self._observations = list(self._vector.reset(self._seeds))
+    self._observations = self._vector.reset(self._seeds)
     return self._first_output()
+
+  def _stacked_observations(self):
+    return self._observations  # Stacked already, ``[n, ...]``.
 
   def step(self, actions) -> GroupStep:
     n = len(self._level_names)
@@ -360,7 +366,7 @@ class _VectorChildGroup(_Bookkeeping):
                            np.zeros(n, bool), np.ones(n, bool),
                            [f'{self._level_names[0]} vector of {n} '
                             f'environments raised {error!r}; rebuilt it'])
-    self._observations = list(step.observation)
+    self._observations = step.observation
     return self._account(step.reward, step.done, step.game_over,
                          np.zeros(n, bool), [])
 
@@ -372,4 +378,4 @@ class _VectorChildGroup(_Bookkeeping):
     self._seeds = [seed + 1_000_003 for seed in self._seeds]
     self._vector = self._vector_fn()
     self._stats = [_EpisodeStats() for _ in self._level_names]
-    self._observations = list(self._vector.reset(self._seeds))
+    self._observations = self._vector.reset(self._seeds)

@@ -182,7 +182,8 @@ def _vector_fn(config: ml_collections.ConfigDict, levels: Sequence[str],
     return None
   from impala_tf.envs import atari_vector  # pylint: disable=g-import-not-at-top
   return functools.partial(atari_vector.make_vector_game, levels[0],
-                           len(levels), training, config.full_action_space)
+                           len(levels), training, config.full_action_space,
+                           config.atari_vector_threads)
 
 
 def make_inference(agent: networks.ImpalaAgent, version: tf.Variable):
