@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 # Anything Ray starts in tests binds to 127.0.0.1 only (see README).
 os.environ.setdefault('RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER', '0')
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -38,3 +40,9 @@ def wait_for(condition, timeout_s, what='the condition'):
     if time.monotonic() > deadline:
       raise AssertionError(f'timed out after {timeout_s} s waiting for {what}')
     time.sleep(0.05)
+
+
+def slow(*values):
+  """A parametrized case that CI runs and the default run skips
+  (``-m 'not slow'``): the cases beyond the one the default run keeps."""
+  return pytest.param(*values, marks=pytest.mark.slow)

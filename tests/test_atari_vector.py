@@ -10,15 +10,15 @@ from impala_tf.envs import atari
 from impala_tf.envs import atari_vector
 from impala_tf.runtime.env_process import EnvironmentGroup
 from tests import fake_envs
+from tests.conftest import slow
 
 
 @pytest.mark.parametrize('game,training,steps', [
     # Lives: 5 learning episodes per game. The one case the default run
     # keeps; CI runs the other two as well.
     ('breakout', True, 1000),
-    pytest.param('pong', True, 1000, marks=pytest.mark.slow),
-    pytest.param('breakout', False, 600,  # Evaluation: whole games only.
-                 marks=pytest.mark.slow),
+    slow('pong', True, 1000),
+    slow('breakout', False, 600),  # Evaluation: whole games only.
 ])
 def test_both_backends_give_equal_frames_rewards_and_episode_ends(
     game, training, steps):

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from tests.conftest import slow
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -36,12 +38,6 @@ def run_without_checkpoint(tmp_path):
   (logdir / 'metrics.jsonl').write_text(json.dumps(record) + '\n' +
                                         '{"kind": "epis')
   return str(logdir)
-
-
-def slow(*values):
-  """A case CI runs and the default run skips: each starts Python and
-  TensorFlow (~4 s), and the default run keeps one case per command."""
-  return pytest.param(*values, marks=pytest.mark.slow)
 
 
 @pytest.mark.parametrize('args,expected', [

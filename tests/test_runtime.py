@@ -19,7 +19,7 @@ from impala_tf import evaluate
 from impala_tf import rundir
 from impala_tf.runtime import fleet
 from impala_tf.runtime import training
-from tests.conftest import process_alive, wait_for
+from tests.conftest import process_alive, slow, wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -278,12 +278,10 @@ def run_cli(*args, timeout=120):
     # Each case starts Python and TensorFlow (~4 s): the default run keeps
     # one, CI runs all.
     ('--config.batch_size=-4', 'config.batch_size=-4'),
-    pytest.param('--config.reward_clipping=sometimes',
-                 "config.reward_clipping='sometimes'", marks=pytest.mark.slow),
-    pytest.param("--config.levels=('pong','pongg')", "'pongg'",
-                 marks=pytest.mark.slow),
-    pytest.param('--config.no_such_field=1', 'no_such_field',
-                 marks=pytest.mark.slow),
+    slow('--config.reward_clipping=sometimes',
+         "config.reward_clipping='sometimes'"),
+    slow("--config.levels=('pong','pongg')", "'pongg'"),
+    slow('--config.no_such_field=1', 'no_such_field'),
 ])
 def test_cli_rejects_bad_configs_before_starting(tmp_path, override, expected):
   logdir = tmp_path / 'run'
