@@ -198,13 +198,8 @@ def inference_rate(config, batch_size, seconds):
   action = step.agent_outputs.action.numpy()[0]
   state = tree.map_structure(lambda t: t.numpy(), step.agent_state)
   policy(action, env_output, state)  # Trace.
-  calls, start, start_cpu = 0, time.monotonic(), time.process_time()
-  while time.monotonic() - start < seconds:
-    policy(action, env_output, state)
-    calls += 1
-  frames = calls * batch_size * config.num_action_repeats
-  return (frames / (time.monotonic() - start),
-          frames / max(time.process_time() - start_cpu, 1e-9))
+  return _timed_rate(lambda: policy(action, env_output, state),
+                     batch_size * config.num_action_repeats, seconds)
 
 
 def learner_rate(config, seconds):
@@ -217,12 +212,20 @@ def learner_rate(config, seconds):
   learner = Learner(agent, config, spec)
   batch = synthetic_batch(spec, np.random.default_rng(0), num_actions)
   learner.train_step(batch)  # Trace.
-  updates, start, start_cpu = 0, time.monotonic(), time.process_time()
+  return _timed_rate(
+      lambda: learner.train_step(batch)['num_frames'].numpy(),
+      config.unroll_length * config.batch_size * config.num_action_repeats,
+      seconds)
+
+
+def _timed_rate(call, frames_per_call, seconds):
+  """Calls ``call()`` for ``seconds``; its frames/s and frames per
+  CPU-second of this process."""
+  calls, start, start_cpu = 0, time.monotonic(), time.process_time()
   while time.monotonic() - start < seconds:
-    learner.train_step(batch)['num_frames'].numpy()
-    updates += 1
-  frames = updates * (config.unroll_length * config.batch_size *
-                      config.num_action_repeats)
+    call()
+    calls += 1
+  frames = calls * frames_per_call
   return (frames / (time.monotonic() - start),
           frames / max(time.process_time() - start_cpu, 1e-9))
 
