@@ -11,9 +11,11 @@ injects faults on a schedule:
 
 Every ``--sample_every_s`` it samples the resident memory (RSS) of the
 training process and all its descendants. It prints one JSON object: RSS
-after the warm-up and at the end of each part and its growth per hour, the
-faults injected and the restarts and errors the run counted, the frames lost
-(the steps of unrolls dropped because of a fault), the frames at the SIGTERM
+after the warm-up and at the end of each part and its growth per hour (a
+line fitted to the samples), the faults injected and the restarts and
+errors the run counted, the frames lost (the steps of unrolls dropped
+because of a fault) beside the most the kills could lose (the unrolls in
+flight on the killed workers), the frames at the SIGTERM
 and at the resume, and the learning curve across the faults.
 
   python benchmarks/soak.py [--minutes=60] [--logdir=DIR] [--config.x=...]
@@ -129,16 +131,20 @@ def run_part(logdir, seconds, kill_every_s, part):
 
 
 def growth(samples, warmup_s):
-  """RSS after the warm-up, at the end, and the growth per hour (%)."""
+  """RSS after the warm-up, at the end, and its growth per hour (%): the
+  slope of a straight line fitted to every sample after the warm-up, so
+  that one sample (a worker restarting just then) does not decide it."""
   after = [(t, rss) for t, rss in samples if t >= warmup_s]
   if len(after) < 2:
     return dict(rss_after_warmup_mib=None, rss_end_mib=None,
                 growth_percent_per_hour=None)
-  (t0, first), (t1, last) = after[0], after[-1]
-  return dict(rss_after_warmup_mib=round(first, 1),
-              rss_end_mib=round(last, 1),
-              growth_percent_per_hour=round(
-                  (last - first) / first * 100 / ((t1 - t0) / 3600), 2))
+  times, rss = np.array(after).T
+  slope_mib_per_s = np.polyfit(times, rss, 1)[0]
+  return dict(rss_after_warmup_mib=round(float(rss[0]), 1),
+              rss_end_mib=round(float(rss[-1]), 1),
+              rss_max_mib=round(float(rss.max()), 1),
+              growth_percent_per_hour=round(float(
+                  slope_mib_per_s * 3600 / rss[0] * 100), 2))
 
 
 def curve(logdir, points=12):
@@ -173,6 +179,11 @@ def summary(logdir, parts):
       environment_errors_seen=total('environment_errors'),
       actor_errors=total('actor_errors'),
       frames_lost=total('dropped_steps') * frames_per_step,
+      # The most a kill may lose: the unroll in flight on the killed
+      # worker's games.
+      frames_in_flight_of_killed_workers=sum(p['kills'] for p in parts) *
+      _CONFIG.value.envs_per_actor * _CONFIG.value.unroll_length *
+      frames_per_step,
       exit_status=[p['status'] for p in parts],
       learning_curve=curve(logdir),
   )
