@@ -108,8 +108,10 @@ def base_config() -> ml_collections.ConfigDict:
       # ends, envs/atari_vector.py). 'vector' needs one game per group.
       atari_backend='gymnasium',
       # atari_backend='vector': the C++ threads each worker process steps
-      # its games with (0: one per core, in every worker).
-      atari_vector_threads=0,
+      # its games with (0: one per core in every worker). One: the workers
+      # are the parallelism, one per core or more (issue 18 measured 4
+      # workers on 2 cores: 1 thread each beat 2).
+      atari_vector_threads=1,
       # DeepMind Lab: the psychlab datasets ('datasetPath') and a directory
       # to cache compiled levels in; None leaves them unset.
       dmlab_dataset_path=config_dict.placeholder(str),
