@@ -9,10 +9,13 @@ three ways at once:
   data, inference, waiting for the environment processes, unpickling, ...);
 * py-spy ``--gil``: which of those activities hold the GIL, and how much of
   the time no Python thread holds it;
-* the CPU time of every thread (``/proc/PID/task``), grouped by thread name,
-  and of the environment worker processes: where the machine's cores go,
-  including TensorFlow's own (non-Python) threads, which run the train step
-  and the inference kernels.
+* the CPU time of every thread (``/proc/PID/task``), grouped by the kind
+  of Python thread py-spy saw with that id (the rest are TensorFlow's own
+  native threads, which run the train step's and the inference's
+  kernels), and of the environment worker processes: where the machine's
+  cores go.
+
+Sampling starts ``--warmup`` seconds after the worker processes exist.
 
   python benchmarks/profile_system.py [--seconds=30] [--warmup=20] \\
       [--config.atari_backend=vector ...]
