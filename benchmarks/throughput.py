@@ -74,7 +74,8 @@ _CONFIG = config_flags.DEFINE_config_file(
 _SECONDS = flags.DEFINE_float('seconds', 60.0,
                               'Measuring time of each part (after warm-up).')
 _WARMUP = flags.DEFINE_float('warmup', 20.0,
-                             'Seconds of the system run not counted.')
+                             'Seconds of the system run not counted, from '
+                             'its first logged update.')
 _PART = flags.DEFINE_enum('part', None, ['system', 'E', 'I', 'L'],
                           'Measure one part in this process and print it.')
 _COMPARE = flags.DEFINE_bool(
@@ -98,8 +99,9 @@ TORCH_LEARNER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 
 def system_rate(config, seconds, warmup):
-  """Training frames/s over ``seconds`` after ``warmup``; also the mean
-  inference batch size it saw."""
+  """Training frames/s over ``seconds`` after a warm-up of ``warmup``
+  seconds from the first logged update; also the mean inference batch
+  size, the learner's idle fraction and frames per CPU-second."""
   config = config.copy_and_resolve_references()
   config.log_interval_s = 5.0
   cpu = {}
@@ -110,18 +112,33 @@ def system_rate(config, seconds, warmup):
 
   with tempfile.TemporaryDirectory() as logdir:
     stop = threading.Event()
-    timers = [threading.Timer(warmup, sample, ('start',)),
-              threading.Timer(warmup + seconds,
-                              lambda: (sample('end'), stop.set()))]
-    for timer in timers:
-      timer.start()
+    metrics = os.path.join(logdir, 'metrics.jsonl')
+
+    def measure():
+      # The warm-up counts from the first update, not from the start:
+      # starting the workers and tracing take longer than a warm-up on one
+      # core or a loaded machine.
+      while not stop.is_set() and not (os.path.exists(metrics) and
+                                       rundir.read_metrics(logdir, 'train')):
+        time.sleep(0.5)
+      if not stop.wait(warmup):
+        sample('start')
+        if not stop.wait(seconds):
+          sample('end')
+          stop.set()
+
+    watcher = threading.Thread(target=measure, daemon=True)
+    watcher.start()
     training.train(config, logdir, stop=stop)
-    for timer in timers:
-      timer.cancel()
-    records = [r for r in rundir.read_metrics(logdir, 'train')
-               if r['wall_time'] >= warmup]
-  if len(records) < 2:
-    raise RuntimeError('the system run logged too little; raise --seconds')
+    stop.set()
+    watcher.join()
+    records = rundir.read_metrics(logdir, 'train')
+    start_wall = records[0]['wall_time'] + warmup if records else 0.0
+    records = [r for r in records if r['wall_time'] >= start_wall]
+  if len(records) < 2 or 'end' not in cpu:
+    raise RuntimeError('the system run ended before its measuring window '
+                       f'did ({warmup} s after the first update, then '
+                       f'{seconds} s)')
   first, last = records[0], records[-1]
   fps = (last['frames'] - first['frames']) / (last['wall_time'] -
                                               first['wall_time'])
