@@ -111,11 +111,12 @@ def test_evaluation_keeps_the_gymnasium_path():
   config = config_lib.atari_config()
   config.levels, config.atari_backend = ('pong',), 'vector'
   config.num_actors, config.envs_per_actor = 1, 2
+  config.atari_vector_threads = 3
   [training] = fleet.make_environment_groups(config)
   [evaluation] = fleet.make_environment_groups(config, training=False)
   assert training._vector_fn is not None  # pylint: disable=protected-access
   # The threads setting reaches the factory the worker calls.
-  assert training._vector_fn.args[-1] == config.atari_vector_threads  # pylint: disable=protected-access
+  assert training._vector_fn.args[-1] == 3  # pylint: disable=protected-access
   assert evaluation._vector_fn is None  # pylint: disable=protected-access
 
 
