@@ -169,21 +169,23 @@ def summary(logdir, parts):
   first_part = [r for r in train if r['frames'] <= resume_frames]
   part_totals = [first_part[-1], train[-1]]
   total = lambda key: sum(r.get(key, 0) for r in part_totals)
-  frames_per_step = _CONFIG.value.num_action_repeats
+  config = _CONFIG.value
+  frames_per_step = config.num_action_repeats
+  kills = sum(p['kills'] for p in parts)
   return dict(
       frames_at_sigterm=first_part[-1]['frames'],
       frames_at_resume=resume_frames,
       frames_end=train[-1]['frames'],
-      worker_kills_injected=sum(p['kills'] for p in parts),
+      worker_kills_injected=kills,
       environment_restarts_seen=total('environment_restarts'),
       environment_errors_seen=total('environment_errors'),
       actor_errors=total('actor_errors'),
       frames_lost=total('dropped_steps') * frames_per_step,
       # The most a kill may lose: the unroll in flight on the killed
       # worker's games.
-      frames_in_flight_of_killed_workers=sum(p['kills'] for p in parts) *
-      _CONFIG.value.envs_per_actor * _CONFIG.value.unroll_length *
-      frames_per_step,
+      frames_in_flight_of_killed_workers=(
+          kills * config.envs_per_actor * config.unroll_length *
+          frames_per_step),
       exit_status=[p['status'] for p in parts],
       learning_curve=curve(logdir),
   )
