@@ -106,8 +106,20 @@ def _records(path: str):
 
 
 def read_metrics(logdir: str, kind: str = None):
-  """The records of metrics.jsonl, optionally only those of one kind."""
-  records = _records(_run_file(logdir, METRICS_FILE))
+  """The records of metrics.jsonl, optionally only those of one kind.
+
+  A part that resumed from a checkpoint at F frames (its "start" record)
+  replays what the part before it logged past F: those records are dropped,
+  so that every frame count appears once, as the run that went on had it.
+  A part cut before its first checkpoint starts again at 0 and drops all of
+  its predecessor's records.
+  """
+  records = []
+  for record in _records(_run_file(logdir, METRICS_FILE)):
+    if record.get('kind') == 'start':
+      records = [r for r in records if r.get('kind') == 'start' or
+                 r.get('frames', 0) <= record['frames']]
+    records.append(record)
   return [r for r in records if kind is None or r.get('kind') == kind]
 
 

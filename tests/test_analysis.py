@@ -134,3 +134,29 @@ def test_evaluations_are_one_row_per_episode(tmp_path):
   means = frame.groupby('level')['episode_return'].mean()
   assert means['pong'] == 19.0 and means['breakout'] == 3.0
   assert frame[frame.level == 'pong']['episode'].tolist() == [0, 1]
+
+
+def test_a_resumed_run_reads_as_the_run_that_went_on(tmp_path):
+  """What a part logged past the checkpoint the next part resumed from was
+  done again: those records are read once, from the part that went on; a
+  part cut before its first checkpoint leaves nothing."""
+  run = RunWriter(str(tmp_path))
+  log = lambda frames, value: run.log('episode', dict(
+      frames=frames, level='catch', episode_return=value, episode_length=9))
+  run.log('start', dict(frames=0, command='first', commit='a'))
+  log(100, -1.0)
+  log(200, -1.0)  # Cut before any checkpoint.
+  run.log('start', dict(frames=0, command='again', commit='a'))
+  for frames in (100, 200, 300, 400):
+    log(frames, frames / 400)
+    run.log('train', dict(frames=frames, fps=1.0))
+  run.log('start', dict(frames=300, command='resumed', commit='b'))
+  log(400, 5.0)
+  run.log('train', dict(frames=400, fps=2.0))
+  run.close()
+  returns = analysis.episodes(str(tmp_path))['episode_return'].tolist()
+  assert returns == [0.25, 0.5, 0.75, 5.0]
+  assert analysis.train_records(str(tmp_path))['fps'].tolist() == [
+      1.0, 1.0, 1.0, 2.0]
+  assert [r['command'] for r in rundir.read_metrics(str(tmp_path), 'start')
+          ] == ['first', 'again', 'resumed']

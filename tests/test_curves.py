@@ -14,16 +14,22 @@ def make_run(path, with_start=True):
     run.log('start', dict(frames=0, commit='abc123',
                           command=f'python -m impala_tf.train --logdir={path}'))
   returns = [-21.0, -19.0, -15.0, -5.0, 3.0, 19.0]
-  for i, value in enumerate(returns):
-    run.log('episode', dict(frames=1000 * (i + 1), level='pong',
-                            episode_return=value, episode_length=800))
-  for frames in (500, 2500, 4000, 6500):
-    run.log('train', dict(frames=frames, entropy=1.7, policy_lag=1.5,
-                          learning_rate=6e-4, gradient_norm=40.0, fps=5000.0,
-                          num_updates=frames // 100))
+  log_episode = lambda i: run.log('episode', dict(
+      frames=1000 * (i + 1), level='pong', episode_return=returns[i],
+      episode_length=800))
+  log_train = lambda frames: run.log('train', dict(
+      frames=frames, entropy=1.7, policy_lag=1.5, learning_rate=6e-4,
+      gradient_norm=40.0, fps=5000.0, num_updates=frames // 100))
+  for i in range(4):
+    log_episode(i)
+  for frames in (500, 2500, 4000):
+    log_train(frames)
   if with_start:  # A second part, resumed at 4000 frames.
     run.log('start', dict(frames=4000, commit='def456',
                           command='python -m impala_tf.train --logdir=x'))
+  for i in range(4, 6):
+    log_episode(i)
+  log_train(6500)
   run.close()
   return str(path)
 
