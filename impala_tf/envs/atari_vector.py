@@ -2,9 +2,9 @@
 `AtariVectorEnv`, with exactly the observations, rewards and episode ends of
 `atari.make_atari` (``config.atari_backend='vector'``).
 
-ale-py does the paper's preprocessing itself (action repeat 4 with a max
-over the last 2 frames, 84 × 84 grayscale, a stack of 4, 1–30 no-op starts,
-no sticky actions, the 108,000-frame cap). What this class adds so that its
+ale-py does the paper's preprocessing of each frame itself (action repeat 4
+with a max over the last 2 frames, 84 × 84 grayscale, no-op starts, no
+sticky actions, the 108,000-frame cap). What this class adds so that its
 output equals the gymnasium path's:
 
 * the stack of 4 frames, channels last, ``[n, 84, 84, 4]``, kept here
