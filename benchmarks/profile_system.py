@@ -18,7 +18,7 @@ three ways at once:
 Sampling starts ``--warmup`` seconds after the worker processes exist.
 
   python benchmarks/profile_system.py [--seconds=30] [--warmup=20] \\
-      [--config.atari_backend=vector ...]
+      [--config.atari_backend=gymnasium ...]
 
 Prints one JSON object. Needs py-spy (requirements.txt) and permission to
 read another process's memory (the default for a child process on Linux).

@@ -73,13 +73,19 @@ def train_with_faulty_environments(config, logdir):
   from impala_tf.runtime import fleet
   from impala_tf.runtime import training
   # pylint: enable=g-import-not-at-top
-  make_env_fn = fleet.make_env_fn
+  make_env_fn, make_vector_fn = fleet.make_env_fn, fleet.make_vector_fn
 
   def make_faulty_env_fn(*args, **kwargs):
     return functools.partial(faults.make_faulty, make_env_fn(*args, **kwargs),
                              _FAILURE.value)
 
+  def make_faulty_vector_fn(*args, **kwargs):
+    vector_fn = make_vector_fn(*args, **kwargs)
+    return vector_fn and functools.partial(faults.make_faulty_vector,
+                                           vector_fn, _FAILURE.value)
+
   fleet.make_env_fn = make_faulty_env_fn
+  fleet.make_vector_fn = make_faulty_vector_fn
   training.train(config, logdir)  # In the main thread: SIGTERM checkpoints.
 
 

@@ -27,6 +27,9 @@ def get_config():
   config.num_actors = 3
   config.envs_per_actor = 19
   config.max_inference_batch_size = 57
+  # Each worker process holds 19 different games: the vector backend steps
+  # copies of one game only.
+  config.atari_backend = 'gymnasium'
   # Population-based training (paper.md §6.4, Table G.1), for the scale-out
   # runtime. Initial hyperparameters are drawn from the Table D.1 ranges.
   config.pbt = config_lib.pbt_config(

@@ -76,6 +76,7 @@ class CounterVector:
   interface) whose step raises once, at its ``fail_at``-th call."""
 
   def __init__(self, num_envs, fail_at=None):
+    self.num_envs = num_envs
     self._envs = [Counter() for _ in range(num_envs)]
     self._fail_at, self._calls = fail_at, 0
 

@@ -78,6 +78,20 @@ def test_a_vector_group_scores_whole_games_and_survives_a_failure():
     group.close()
 
 
+def test_the_soak_benchmark_fails_vector_steps_as_often_as_single_games():
+  from benchmarks import faults  # pylint: disable=g-import-not-at-top
+  make_counters = functools.partial(fake_envs.make_counter_vector, 4)
+  assert faults.FaultyVector(make_counters(), 0.5)._probability == (  # pylint: disable=protected-access
+      1 - 0.5 ** 4)
+  never = faults.make_faulty_vector(make_counters, 0.0)
+  never.reset(range(4))
+  assert never.step(np.ones(4, np.int64)).observation.shape[0] == 4
+  always = faults.make_faulty_vector(make_counters, 1.0)
+  always.reset(range(4))
+  with pytest.raises(RuntimeError, match='injected environment failure'):
+    always.step(np.ones(4, np.int64))
+
+
 def test_the_vector_backend_on_atari_through_a_group():
   group = EnvironmentGroup(
       [None] * 4, ['pong'] * 4, seed=0,
@@ -106,10 +120,11 @@ def test_vector_no_op_starts_are_0_to_29_frames():
   assert len(set(counts.tolist())) > 15  # Spread over the range.
 
 
-def test_evaluation_keeps_the_gymnasium_path():
+def test_vector_is_the_default_for_training_and_evaluation_keeps_gymnasium():
   from impala_tf.runtime import fleet  # pylint: disable=g-import-not-at-top
   config = config_lib.atari_config()
-  config.levels, config.atari_backend = ('pong',), 'vector'
+  assert config.atari_backend == 'vector'
+  config.levels = ('pong',)
   config.num_actors, config.envs_per_actor = 1, 2
   config.atari_vector_threads = 3
   [training] = fleet.make_environment_groups(config)

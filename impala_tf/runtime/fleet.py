@@ -167,12 +167,12 @@ def make_environment_groups(
         levels,
         seed=config.seed * 1_000_000 + actor_index * 10_000,
         first_index=indices[0],
-        vector_fn=_vector_fn(config, levels, training)))
+        vector_fn=make_vector_fn(config, levels, training)))
   return groups
 
 
-def _vector_fn(config: ml_collections.ConfigDict, levels: Sequence[str],
-               training: bool) -> Optional[Callable]:
+def make_vector_fn(config: ml_collections.ConfigDict,
+                   levels: Sequence[str], training: bool) -> Optional[Callable]:
   """The factory of one vectorised object for a group's games, where the
   config asks for one (``atari_backend='vector'``) and the group trains:
   evaluation keeps the paper's 1-30 no-op starts of the gymnasium path
