@@ -6,6 +6,12 @@ import gymnasium as gym
 import numpy as np
 
 
+def _fail_now_and_then(rng: np.random.Generator, probability: float) -> None:
+  """Raises with probability ``probability``: the one injected fault."""
+  if rng.random() < probability:
+    raise RuntimeError('injected environment failure (benchmarks/soak.py)')
+
+
 class FaultyStep(gym.Wrapper):
   """Raises inside ``step`` with probability ``probability`` per step, as a
   crashing emulator or a lost connection to a simulator would."""
@@ -16,8 +22,7 @@ class FaultyStep(gym.Wrapper):
     self._rng = np.random.default_rng()
 
   def step(self, action):
-    if self._rng.random() < self._probability:
-      raise RuntimeError('injected environment failure (benchmarks/soak.py)')
+    _fail_now_and_then(self._rng, self._probability)
     return self.env.step(action)
 
 
@@ -38,8 +43,7 @@ class FaultyVector:
     self._rng = np.random.default_rng()
 
   def step(self, actions):
-    if self._rng.random() < self._probability:
-      raise RuntimeError('injected environment failure (benchmarks/soak.py)')
+    _fail_now_and_then(self._rng, self._probability)
     return self._vector.step(actions)
 
   def __getattr__(self, name):  # reset, close, num_envs, ...
