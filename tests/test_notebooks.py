@@ -140,6 +140,18 @@ def test_vtrace_study_tables_and_verdicts(tmp_path, monkeypatch):
                    [value - (0 if replay else 1) + 0.01 * seed] * 3,
                    clip_rho_threshold=rho, clip_c_threshold=c,
                    clip_pg_rho_threshold=rho, **common)
+      # λ = 0.9 at ρ̄ = 1 (sweep_vtrace_lambda.py), seed k adding 0.03·k:
+      # 0.3 above its λ = 1 twin at c̄ = 0.5, level with it at c̄ = 1. Mixed
+      # into the λ = 1 runs, they would change the verdicts above.
+      twins = {0.5: rho_values[1.0] - (0 if replay else 1),
+               1.0: corrections_values[replay]['vtrace']}
+      for c, gain in ((0.5, 0.3), (1.0, 0.0)):
+        if (c, replay) == (1.0, True) and seed > 0:
+          continue  # One seed only: no standard error to judge by.
+        make_run(study / f'seed_{seed}' / f'lambda_{c}_{fraction}',
+                 [twins[c] + gain + 0.03 * seed] * 3,
+                 clip_rho_threshold=1.0, clip_c_threshold=c,
+                 clip_pg_rho_threshold=1.0, vtrace_lambda=0.9, **common)
   figure = tmp_path / 'study.png'
   text = execute('vtrace_study.ipynb', tmp_path, monkeypatch,
                  IMPALA_RUNS=tmp_path / 'study', IMPALA_FIGURE=figure)
@@ -150,6 +162,11 @@ def test_vtrace_study_tables_and_verdicts(tmp_path, monkeypatch):
   # Without replay (1, 0.5) is 4.01 against the 'vtrace' run's 3.01 at (1, 1).
   assert 'ρ̄ = 1: c̄ = 1 against c̄ = 0.5: -1.00' in text
   assert 'best ρ̄ (mean over c̄ and seeds): 1;' in text
+  # λ: +0.3 + 0.02 (the seeds' spreads differ) at c̄ = 0.5, +0.02 at c̄ = 1.
+  assert 'ρ̄ = 1, c̄ = 0.5: λ = 0.9 against λ = 1: +0.32' in text
+  assert 'ρ̄ = 1, c̄ = 1: λ = 0.9 against λ = 1: +0.02 (1.1 s.e.): not separated' in text
+  assert ('ρ̄ = 1, c̄ = 1: λ = 0.9 against λ = 1: -0.01 (one seed on a side, '
+          'no standard error): cannot tell') in text
   in_table = lambda cell: json.dumps(cell)[1:-1]  # Tables come JSON-escaped.
   assert in_table('300.00 ± 0.00') in text and in_table('5.01 ± 0.01') in text
   assert figure.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'

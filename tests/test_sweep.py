@@ -61,6 +61,31 @@ def test_vtrace_study_runs_every_setting_once_with_and_without_replay():
     assert config.total_environment_frames == 1_000_000
 
 
+def test_vtrace_lambda_runs_sit_beside_the_study_cells_they_extend():
+  study = sweep.load_sweep(
+      os.path.join(REPO, 'paper_configs', 'sweep_vtrace_study.py'),
+      os.path.join(REPO, 'paper_configs', 'minatar.py') + ':seaquest,1')
+  s = sweep.load_sweep(
+      os.path.join(REPO, 'paper_configs', 'sweep_vtrace_lambda.py'),
+      os.path.join(REPO, 'paper_configs', 'minatar.py') + ':seaquest,1')
+  # Into the same run directories, so no name may clash with the study's.
+  assert not set(s.runs) & set(study.runs)
+  configs = sweep.run_configs(s).values()
+  settings = {(c.replay_fraction, c.clip_c_threshold) for c in configs}
+  assert settings == {(r, c) for r in (0.0, 0.5) for c in (0.5, 1.0)}
+  for config in configs:
+    assert (config.vtrace_lambda, config.clip_rho_threshold,
+            config.clip_pg_rho_threshold) == (0.9, 1.0, 1.0)
+    assert config.off_policy_correction == 'vtrace'
+    # Everything else as in the study: game, seed, frames, annealing.
+    twin = sweep.run_config(study, sweep.run_name(dict(
+        clip_rho_threshold=1.0, clip_c_threshold=0.5,
+        replay_fraction=config.replay_fraction)))
+    for field in ('levels', 'seed', 'total_environment_frames',
+                  'learning_rate', 'batch_size', 'replay_capacity'):
+      assert config[field] == twin[field], field
+
+
 def test_table2_sweep_shares_its_settings_across_methods():
   s = sweep.load_sweep(os.path.join(REPO, 'paper_configs', 'sweep_table2.py'),
                        os.path.join(REPO, 'paper_configs', 'catch.py'))
