@@ -2,6 +2,7 @@
 
 import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -79,6 +80,10 @@ def test_a_published_snapshot_holds_the_weights_of_its_version(
   snapshots = []
   while not done.is_set():  # A collector asking for parameters meanwhile.
     snapshots.append(ray.get(publisher.latest()))
+    # A real collector asks between unrolls. Asking in a spin would hold the
+    # GIL for a switch interval each time the learner's thread lets it go,
+    # which made this test take 93 s in CI (17 s with the pause).
+    time.sleep(0.002)
   thread.join()
   assert len({version for version, _ in snapshots}) >= 5
   for version, weights in snapshots:
