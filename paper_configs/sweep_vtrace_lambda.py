@@ -20,21 +20,19 @@ seeds, with and without replay). Same frames, annealing and base config as
 
 import os
 
-from impala_tf import config as config_lib
 from impala_tf import sweep
 
 RHO = 1.0
 TRACE_CUTS = (0.5, 1.0)  # c̄.
 LAMBDA = 0.9
 REPLAY_FRACTIONS = (0.0, 0.5)
-FRAMES = 1_000_000  # As sweep_vtrace_study.FRAMES.
+STUDY = os.path.join(os.path.dirname(__file__), 'sweep_vtrace_study.py')
 
 
 def get_sweep(base: str = os.path.join(os.path.dirname(__file__),
                                        'minatar.py:breakout')):
-  path, _, argument = base.partition(':')
-  config = config_lib.load_config_file(path, argument or None)
-  config.total_environment_frames = FRAMES
+  # The study's base config, frames and annealing, so that the runs compare.
+  config = sweep.load_sweep(STUDY, base).base
   runs = {}
   for replay_fraction in REPLAY_FRACTIONS:
     for c in TRACE_CUTS:
