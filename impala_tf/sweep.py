@@ -6,16 +6,18 @@ another on this machine, or in parallel as Ray tasks when a Ray address is
 given. A run that reached its frame budget is marked done
 (``sweep_done.json`` in its directory) and never run again; one that was
 interrupted resumes from its checkpoint. So running the same command again
-finishes an interrupted sweep.
+finishes an interrupted sweep. ``--runs`` picks some runs by name (shell
+patterns), e.g. to finish a sweep whose other runs were done elsewhere.
 
     python -m impala_tf.sweep --sweep=paper_configs/sweep_rho_c.py \\
-        --logdir=runs/sweep_rho_c [--ray_address=auto]
+        --logdir=runs/sweep_rho_c [--ray_address=auto] [--runs='*c=1*' ...]
 """
 
+import fnmatch
 import itertools
 import json
 import os
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence
 
 import ml_collections
 
@@ -86,6 +88,21 @@ def train_run(config: ml_collections.ConfigDict, run_dir: str) -> dict:
   return stats
 
 
+def select_runs(sweep: Sweep, patterns: Sequence[str]) -> Sweep:
+  """The runs of ``sweep`` whose names match any of the shell ``patterns``
+  (all of them if none), in the sweep's order. A pattern that matches no run
+  is a ValueError naming it and the runs there are."""
+  if not patterns:
+    return sweep
+  for pattern in patterns:
+    if not any(fnmatch.fnmatchcase(name, pattern) for name in sweep.runs):
+      raise ValueError(f'--runs pattern {pattern!r} matches no run of the '
+                       f'sweep; its runs are: {", ".join(sweep.runs)}')
+  return sweep._replace(runs={
+      name: overrides for name, overrides in sweep.runs.items()
+      if any(fnmatch.fnmatchcase(name, p) for p in patterns)})
+
+
 def run_sweep(sweep: Sweep, logdir: str, ray_address: Optional[str] = None,
               cpus_per_run: float = 1.0) -> Dict[str, bool]:
   """Runs every run of ``sweep`` that is not done yet.
@@ -130,7 +147,7 @@ def main(argv):
   with cli.reading_input():  # Every run's config, before the first starts.
     if len(argv) > 1:
       raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-    sweep = load_sweep(args.sweep)
+    sweep = select_runs(load_sweep(args.sweep), args.runs)
     run_configs(sweep)
   done = run_sweep(sweep, args.logdir, args.ray_address, args.cpus_per_run)
   print(f'{sum(done.values())} of {len(done)} runs done in {args.logdir}')
@@ -147,6 +164,10 @@ if __name__ == '__main__':
                        'cluster (auto: the local one); default: one after '
                        'another here.')
   _flags.DEFINE_float('cpus_per_run', 1.0, 'Ray CPUs each run reserves.')
+  # Repeated, not comma-separated: run names hold commas.
+  _flags.DEFINE_multi_string('runs', [], 'Only the runs whose names match '
+                             'this shell pattern (repeat for more); '
+                             'default: all.')
   _flags.mark_flags_as_required(['sweep', 'logdir'])
   from impala_tf import cli as _cli  # pylint: disable=g-import-not-at-top
   _cli.run(main)

@@ -162,3 +162,25 @@ def test_a_two_by_two_sweep_resumes_without_redoing_finished_runs(tmp_path):
   for name in names:
     with open(logdir / name / sweep.DONE_FILE) as f:
       assert json.load(f)['num_frames'] >= 3_000
+
+
+def test_runs_picks_runs_by_pattern_and_names_a_pattern_that_matches_none():
+  study = sweep.load_sweep(os.path.join(REPO, 'paper_configs',
+                                        'sweep_vtrace_study.py'),
+                           os.path.join(REPO, 'paper_configs', 'minatar.py')
+                           + ':seaquest,2')
+  with_replay = sweep.select_runs(study, ['*replay_fraction=0.5'])
+  assert list(with_replay.runs) == [name for name in study.runs
+                                    if name.endswith('replay_fraction=0.5')]
+  assert len(with_replay.runs) == len(study.runs) // 2
+  assert with_replay.base is study.base
+  # Exact names hold commas; several patterns take the union.
+  two = sweep.select_runs(study, [
+      'off_policy_correction=vtrace,replay_fraction=0',
+      'clip_rho_threshold=10,clip_c_threshold=0.5,*=0.5'])
+  assert sorted(two.runs) == sorted([
+      'off_policy_correction=vtrace,replay_fraction=0',
+      'clip_rho_threshold=10,clip_c_threshold=0.5,replay_fraction=0.5'])
+  assert sweep.select_runs(study, []) is study
+  with pytest.raises(ValueError, match=r"'\*replay_fraction=0\.25'"):
+    sweep.select_runs(study, ['*replay_fraction=0.25'])
