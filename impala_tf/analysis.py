@@ -2,8 +2,10 @@
 
   python -m impala_tf.analysis --runs=runs/pong --output=pong.png
 
-Reads only the run-directory format (`impala_tf.rundir`), so it works on
-runs that are still going and on runs from other machines.
+Reads the run-directory format (`impala_tf.rundir`), so it works on runs
+that are still going and on runs from other machines, and the published
+curve CSVs of sweep runs (`impala_tf.curves`), so that a study can be
+analysed again from the repository alone.
 """
 
 import os
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from impala_tf import cli
+from impala_tf import curves as curves_lib
 from impala_tf import rundir
 
 
@@ -111,6 +114,23 @@ def final_returns(logdirs: Sequence[str], last: int = 100) -> pd.DataFrame:
   return pd.DataFrame(rows)
 
 
+def curve_summaries(paths: Sequence[str]) -> pd.DataFrame:
+  """One row per curve CSV of a sweep run: its config fields (rebuilt by
+  `curves.sweep_run_config`), its `curves.summary` (final_return,
+  mean_return, policy_lag, episodes, frames), its name (``run``) and the
+  CSV (``curve``). Rows of one sweep repeated over seeds stay separate;
+  average them with `seed_summary`."""
+  rows = []
+  for path in paths:
+    config = curves_lib.sweep_run_config(path).to_dict()
+    rows.append(dict({k: v for k, v in config.items()
+                      if not isinstance(v, dict)},
+                     **curves_lib.summary(curves_lib.read_curve(path)),
+                     run=dict(curves_lib.read_header(path))['run'],
+                     curve=path))
+  return pd.DataFrame(rows)
+
+
 def seed_summary(frame: pd.DataFrame, by: Sequence[str],
                  values: Sequence[str] = ('final_return', 'mean_return',
                                           'policy_lag')) -> pd.DataFrame:
@@ -152,7 +172,18 @@ def average_learning_curve(logdirs: Sequence[str], level: Optional[str] = None,
   `learning_curve`s, each interpolated at ``points`` frame counts from the
   first episode to the shortest run's last one: columns frames,
   mean_return, and std_return across the runs."""
-  curves = [learning_curve(logdir, level, window) for logdir in logdirs]
+  return average_curves(
+      [learning_curve(logdir, level, window) for logdir in logdirs], points)
+
+
+def average_curves(curves: Sequence[pd.DataFrame],
+                   points: int = 100) -> pd.DataFrame:
+  """The mean over curves (frames and mean_return columns: `learning_curve`,
+  or curve CSVs read by `curves.read_curve`), each interpolated at
+  ``points`` frame counts from the latest first point to the earliest last
+  one, points without a mean return left out: columns frames, mean_return,
+  and std_return across the curves."""
+  curves = [c.dropna(subset=['mean_return']) for c in curves]
   frames = np.linspace(max(c['frames'].iloc[0] for c in curves),
                        min(c['frames'].iloc[-1] for c in curves), points)
   returns = np.stack([np.interp(frames, c['frames'], c['mean_return'])

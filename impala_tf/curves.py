@@ -11,6 +11,14 @@ tables of REPRODUCE.md are drawn from those CSVs by this module:
       --reference=pong_release --output=reproduce/pong.png
   python -m impala_tf.curves milestones --curves=reproduce/curves/pong.csv \\
       --thresholds=-15,0,18
+  python -m impala_tf.curves export_tree --logdir=runs/vtrace_study \\
+      --output=reproduce/curves/vtrace_study
+
+``export_tree`` exports every finished sweep run below a directory, keeping
+its layout (``<game>/seed_<k>/<run>`` → ``<game>/seed_<k>/<run>.csv``). A
+sweep run's CSV is enough to analyse it without its run directory: its
+config comes back from the sweep command in its header (`sweep_run_config`),
+and `summary` gives the values a study table reports.
 
 A curve CSV starts with comment lines (``# key: value``): for each part of
 the run (each start or resume) the command and the commit it ran at, then
@@ -24,6 +32,8 @@ the episode window; then a header row and one row per learner log line:
   wall_time      the learner's log line (wall_time in s across resumes)
 """
 
+import contextlib
+import functools
 import os
 import shlex
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -33,8 +43,14 @@ from absl import flags
 import numpy as np
 import pandas as pd
 
+import ml_collections
+
 from impala_tf import cli
 from impala_tf import rundir
+from impala_tf import sweep as sweep_lib
+
+# Where a command's relative paths (paper_configs/...) are: the checkout root.
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 COLUMNS = ('frames', 'mean_return', 'episodes', 'entropy', 'policy_lag',
            'learning_rate', 'gradient_norm', 'fps', 'num_updates', 'wall_time')
@@ -144,6 +160,86 @@ def read_header(path: str) -> List[Tuple[str, str]]:
   return header
 
 
+def summary(curve: pd.DataFrame) -> Dict[str, float]:
+  """What a study table reports of one run's curve (`read_curve` or
+  `curve_from_run`):
+
+    final_return  the last line's mean return: the mean of the last
+                  ``window`` episodes at the end of the run
+    mean_return   the curve's mean height over the run: the area under it
+                  (trapezoids over frames) ÷ the frames it spans, so that
+                  how often the learner logged does not weigh in
+    policy_lag    the mean of the learner's logged policy lags (updates)
+    episodes, frames  at the last line
+
+  A curve without a single mean return (no episode ended) is a ValueError.
+  """
+  scored = curve.dropna(subset=['mean_return'])
+  if scored.empty:
+    raise ValueError('the curve has no mean return yet (no episode ended)')
+  frames = scored['frames'].to_numpy(np.float64)
+  returns = scored['mean_return'].to_numpy(np.float64)
+  if len(frames) > 1:
+    area = np.sum((returns[1:] + returns[:-1]) / 2 * np.diff(frames))
+    mean_return = area / (frames[-1] - frames[0])
+  else:
+    mean_return = returns[0]
+  return dict(final_return=float(returns[-1]), mean_return=float(mean_return),
+              policy_lag=float(curve['policy_lag'].mean()),
+              episodes=int(curve['episodes'].iloc[-1]),
+              frames=int(curve['frames'].iloc[-1]))
+
+
+def sweep_run_config(path: str) -> ml_collections.ConfigDict:
+  """The config of the sweep run a curve CSV holds, rebuilt from its header:
+  the run's name and the ``python -m impala_tf.sweep --sweep=...`` command
+  of its first part, loaded from this checkout (relative paths from its
+  root, as the command ran). A CSV of anything but a sweep run, or of a run
+  the sweep no longer has, is a ValueError naming the file."""
+  header = read_header(path)
+  fields = dict(header)
+  commands = [value for key, value in header if key == 'command']
+  words = shlex.split(commands[0]) if commands else []
+  sweeps = [w.partition('=')[2] for w in words if w.startswith('--sweep=')]
+  if 'impala_tf.sweep' not in words or not sweeps:
+    raise ValueError(f'{path}: not a sweep run (its command is '
+                     f'{commands[0] if commands else None!r}), so its config '
+                     'cannot be rebuilt')
+  sweep = _load_sweep(sweeps[0])
+  if fields.get('run') not in sweep.runs:
+    raise ValueError(f'{path}: the sweep {sweeps[0]!r} has no run '
+                     f'{fields.get("run")!r}')
+  return sweep_lib.run_config(sweep, fields['run'])
+
+
+@functools.lru_cache(maxsize=None)
+def _load_sweep(argument: str) -> sweep_lib.Sweep:
+  with contextlib.chdir(SOURCE_ROOT):
+    return sweep_lib.load_sweep(argument)
+
+
+def export_tree(logdir: str, output: str, window: int = 50) -> List[str]:
+  """Exports every run below ``logdir`` that its sweep marked done
+  (`sweep.is_done`) to ``output``, keeping the layout: ``logdir/a/b/run``
+  → ``output/a/b/run.csv``. Returns the CSVs written, sorted. A run that is
+  not done yet is left out (its curve would be cut short); so is a directory
+  holding no run, which is a ValueError."""
+  written, found = [], 0
+  for root, directories, files in os.walk(logdir):
+    directories.sort()
+    if rundir.METRICS_FILE not in files:
+      continue
+    directories.clear()  # A run's own subdirectories are part of it.
+    found += 1
+    if sweep_lib.is_done(root):
+      path = os.path.join(output, os.path.relpath(root, logdir) + '.csv')
+      export(root, path, window)
+      written.append(path)
+  if not found:
+    raise ValueError(f'{logdir} holds no run directory')
+  return sorted(written)
+
+
 def first_frames_at(curve: pd.DataFrame, threshold: float,
                     min_episodes: int = 0) -> Optional[float]:
   """The first logged frame count at which mean_return ≥ threshold, counting
@@ -214,9 +310,10 @@ def _format_frames(value: float) -> str:
 
 
 def main(argv):
-  if len(argv) != 2 or argv[1] not in ('export', 'plot', 'milestones'):
+  if len(argv) != 2 or argv[1] not in ('export', 'export_tree', 'plot',
+                                        'milestones'):
     raise app.UsageError('usage: python -m impala_tf.curves '
-                         'export|plot|milestones [flags]')
+                         'export|export_tree|plot|milestones [flags]')
   args = flags.FLAGS
   command = argv[1]
   if command == 'export':
@@ -224,6 +321,12 @@ def main(argv):
       raise app.UsageError('export needs --logdir and --output')
     curve = export(args.logdir, args.output, args.window, args.level)
     print(f'wrote {args.output}: {len(curve)} rows')
+    return
+  if command == 'export_tree':
+    if not args.logdir or not args.output:
+      raise app.UsageError('export_tree needs --logdir and --output')
+    written = export_tree(args.logdir, args.output, args.window)
+    print(f'wrote {len(written)} curves under {args.output}')
     return
   if not args.curves:
     raise app.UsageError(f'{command} needs --curves=a.csv,b.csv,...')
@@ -242,8 +345,10 @@ def main(argv):
 
 if __name__ == '__main__':
   # Flags live here, not at import: library modules must not claim names.
-  flags.DEFINE_string('logdir', None, 'export: the run directory.')
-  flags.DEFINE_string('output', None, 'export: the CSV; plot: the PNG.')
+  flags.DEFINE_string('logdir', None, 'export: the run directory; '
+                      'export_tree: the directory of sweep runs.')
+  flags.DEFINE_string('output', None, 'export: the CSV; export_tree: the '
+                      'directory of CSVs; plot: the PNG.')
   flags.DEFINE_integer('window', 50, 'export: episodes in the running mean.')
   flags.DEFINE_string('level', None, 'export: only this level (default all).')
   flags.DEFINE_list('curves', [], 'plot, milestones: curve CSVs.')

@@ -160,3 +160,15 @@ def test_a_resumed_run_reads_as_the_run_that_went_on(tmp_path):
       1.0, 1.0, 1.0, 2.0]
   assert [r['command'] for r in rundir.read_metrics(str(tmp_path), 'start')
           ] == ['first', 'again', 'resumed']
+
+
+def test_average_curves_of_curve_csvs_skip_points_without_a_return():
+  import pandas as pd  # pylint: disable=g-import-not-at-top
+  a = pd.DataFrame(dict(frames=[0, 100, 200, 300],
+                        mean_return=[np.nan, 0.0, 2.0, 4.0]))
+  b = pd.DataFrame(dict(frames=[100, 200, 250], mean_return=[2.0, 2.0, 2.0]))
+  curve = analysis.average_curves([a, b], points=3)
+  # From 100 (a's first return) to 250 (b's end); a rises 0 → 3 there.
+  np.testing.assert_allclose(curve['frames'], [100, 175, 250])
+  np.testing.assert_allclose(curve['mean_return'], [1, 1.75, 2.5])
+  np.testing.assert_allclose(curve['std_return'], [1, 0.25, 0.5])

@@ -107,3 +107,76 @@ def test_command_line_reads_like_what_a_user_typed():
 def test_source_commit_names_this_checkout():
   commit = rundir.source_commit()
   assert commit == 'unknown' or len(commit.split('-')[0]) == 40
+
+
+def test_summary_weighs_the_curve_by_frames_not_by_log_lines():
+  import pandas as pd  # pylint: disable=g-import-not-at-top
+  # No episode had ended at 100 frames; then 0 at 200, 0 at 300, 10 at 1200.
+  curve = pd.DataFrame(dict(frames=[100, 200, 300, 1200],
+                            mean_return=[np.nan, 0.0, 0.0, 10.0],
+                            policy_lag=[1.0, 2.0, 3.0, 6.0],
+                            episodes=[0, 4, 6, 20]))
+  result = curves.summary(curve)
+  assert result['final_return'] == 10.0
+  # Area from 200 to 1200: 0 + (0 + 10) / 2 · 900 = 4500, over 1000 frames
+  # (the mean of the three log lines would be 3.33).
+  assert result['mean_return'] == pytest.approx(4.5)
+  assert result['policy_lag'] == pytest.approx(3.0)
+  assert (result['episodes'], result['frames']) == (20, 1200)
+  assert curves.summary(curve.iloc[:2])['mean_return'] == 0.0
+  with pytest.raises(ValueError, match='no mean return yet'):
+    curves.summary(curve.iloc[:1])
+
+
+STUDY_SWEEP = ('paper_configs/sweep_vtrace_study.py:'
+               'paper_configs/minatar.py:seaquest,2')
+
+
+def write_curve(path, run, command):
+  path.parent.mkdir(parents=True, exist_ok=True)
+  path.write_text(f'# run: {run}\n# part_from_frames: 0\n'
+                  f'# command: {command}\n# commit: abc\n# window: 50 episodes\n'
+                  + ','.join(curves.COLUMNS) + '\n')
+  return str(path)
+
+
+def test_a_sweep_runs_config_comes_back_from_its_curve_header(
+    tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)  # Relative paths are the checkout's, not cwd's.
+  run = 'clip_rho_threshold=None,clip_c_threshold=0.5,replay_fraction=0.5'
+  path = write_curve(
+      tmp_path / 'a.csv', run, f'python -m impala_tf.sweep --sweep='
+      f'{STUDY_SWEEP} --logdir=runs/x "--runs=*replay_fraction=0.5"')
+  config = curves.sweep_run_config(path)
+  assert config.clip_rho_threshold is None
+  assert config.clip_c_threshold == 0.5
+  assert config.replay_fraction == 0.5
+  assert (config.seed, config.vtrace_lambda) == (2, 1.0)
+  assert config.off_policy_correction == 'vtrace'
+  assert config.total_environment_frames == 1_000_000
+  gone = write_curve(tmp_path / 'b.csv', 'clip_rho_threshold=3',
+                     f'python -m impala_tf.sweep --sweep={STUDY_SWEEP}')
+  with pytest.raises(ValueError, match="b.csv: the sweep .* no run "
+                     "'clip_rho_threshold=3'"):
+    curves.sweep_run_config(gone)
+  trained = write_curve(tmp_path / 'c.csv', 'pong',
+                        'python -m impala_tf.train --logdir=runs/pong')
+  with pytest.raises(ValueError, match='c.csv: not a sweep run'):
+    curves.sweep_run_config(trained)
+
+
+def test_export_tree_keeps_the_layout_and_leaves_unfinished_runs_out(
+    tmp_path):
+  from impala_tf import sweep  # pylint: disable=g-import-not-at-top
+  runs = tmp_path / 'runs'
+  for seed in (0, 1):
+    make_run(runs / f'seed_{seed}' / 'a=1')
+    (runs / f'seed_{seed}' / 'a=1' / sweep.DONE_FILE).write_text('{}')
+  make_run(runs / 'seed_1' / 'a=2')  # Still going: not done.
+  written = curves.export_tree(str(runs), str(tmp_path / 'out'), window=2)
+  assert written == [str(tmp_path / 'out' / f'seed_{k}' / 'a=1.csv')
+                     for k in (0, 1)]
+  np.testing.assert_allclose(
+      curves.read_curve(written[1])['mean_return'][1:], [-20.0, -10.0, 11.0])
+  with pytest.raises(ValueError, match='holds no run directory'):
+    curves.export_tree(str(tmp_path / 'out'), str(tmp_path / 'again'))

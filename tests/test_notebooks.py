@@ -1,17 +1,21 @@
 """Every notebook in notebooks/ runs headless against run directories in the
-format the runtime writes (`impala_tf.rundir`), built here with known
-results so that the notebooks' numbers can be checked."""
+format the runtime writes (`impala_tf.rundir`), or against curve CSVs in
+the format `impala_tf.curves` exports, built here with known results so
+that the notebooks' numbers can be checked."""
 
 import json
 import os
 
 import nbclient
 import nbformat
+import pandas as pd
 import pytest
 
 from impala_tf import config as config_lib
 from impala_tf import corrections
+from impala_tf import curves
 from impala_tf import rundir
+from impala_tf import sweep
 from impala_tf.runtime.run_writer import RunWriter
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -110,7 +114,22 @@ def test_table2_beside_the_paper(tmp_path, monkeypatch):
   assert figure.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
+def write_sweep_curve(path, run, sweep_argument, value, policy_lag):
+  """A curve CSV of the sweep run ``run`` (as `curves.export` writes it)
+  whose mean return is ``value`` throughout."""
+  path.parent.mkdir(parents=True, exist_ok=True)
+  rows = [dict(frames=frames, mean_return=value, episodes=frames // 100,
+               policy_lag=policy_lag) for frames in (1000, 2000, 3000)]
+  header = (f'# run: {run}\n# part_from_frames: 0\n# command: python -m '
+            f'impala_tf.sweep --sweep={sweep_argument} --logdir=runs/x\n'
+            '# commit: abc\n# window: 50 episodes\n')
+  with open(path, 'w') as f:
+    f.write(header)
+    pd.DataFrame(rows, columns=list(curves.COLUMNS)).to_csv(f, index=False)
+
+
 def test_vtrace_study_tables_and_verdicts(tmp_path, monkeypatch):
+  """The study's real run names (both sweep files), with known values."""
   study = tmp_path / 'study' / 'breakout'
   # Mean return per setting over 3 seeds (seed k adds 0.01·k, or 0.02·k
   # for 1-step IS without replay: a lead within the noise).
@@ -120,41 +139,36 @@ def test_vtrace_study_tables_and_verdicts(tmp_path, monkeypatch):
                                    epsilon_correction=2.0, no_correction=0.5)}
   rho_values = {0.5: 2.0, 1.0: 5.0, 10.0: 4.5, None: 4.0}
   for seed in range(3):
-    for replay in (False, True):
-      fraction = 0.5 if replay else 0.0
-      lag = 300.0 if replay else 1.0
-      common = dict(level='breakout', replay_fraction=fraction, seed=seed,
-                    policy_lag=lag)
-      for method, value in corrections_values[replay].items():
-        spread = 0.02 if (method, replay) == ('one_step_is', False) else 0.01
-        make_run(study / f'seed_{seed}' / f'{method}_{fraction}',
-                 [value + spread * seed] * 3, off_policy_correction=method,
-                 **common)
-      for rho, value in rho_values.items():
-        for c in (0.5, 1.0, 10.0, None):
-          rho_, c_ = (x if x is not None else float('inf') for x in (rho, c))
-          if c_ > rho_ or (rho_, c_) == (1.0, 1.0):
-            continue
-          # Without replay every cell is 1 lower than with it.
-          make_run(study / f'seed_{seed}' / f'{rho}_{c}_{fraction}',
-                   [value - (0 if replay else 1) + 0.01 * seed] * 3,
-                   clip_rho_threshold=rho, clip_c_threshold=c,
-                   clip_pg_rho_threshold=rho, **common)
-      # λ = 0.9 at ρ̄ = 1 (sweep_vtrace_lambda.py), seed k adding 0.03·k:
-      # 0.3 above its λ = 1 twin at c̄ = 0.5, level with it at c̄ = 1. Mixed
-      # into the λ = 1 runs, they would change the verdicts above.
-      twins = {0.5: rho_values[1.0] - (0 if replay else 1),
-               1.0: corrections_values[replay]['vtrace']}
-      for c, gain in ((0.5, 0.3), (1.0, 0.0)):
-        if (c, replay) == (1.0, True) and seed > 0:
-          continue  # One seed only: no standard error to judge by.
-        make_run(study / f'seed_{seed}' / f'lambda_{c}_{fraction}',
-                 [twins[c] + gain + 0.03 * seed] * 3,
-                 clip_rho_threshold=1.0, clip_c_threshold=c,
-                 clip_pg_rho_threshold=1.0, vtrace_lambda=0.9, **common)
+    argument = f'paper_configs/minatar.py:breakout,{seed}'
+    for sweep_file in ('sweep_vtrace_study.py', 'sweep_vtrace_lambda.py'):
+      sweep_argument = f'paper_configs/{sweep_file}:{argument}'
+      study_sweep = sweep.load_sweep(os.path.join(REPO, 'paper_configs',
+                                                  sweep_file),
+                                     os.path.join(REPO, argument))
+      for run in study_sweep.runs:
+        config = sweep.run_config(study_sweep, run)
+        replay = config.replay_fraction > 0
+        rho, c = config.clip_rho_threshold, config.clip_c_threshold
+        method = config.off_policy_correction
+        if config.vtrace_lambda != 1.0:
+          # λ = 0.9 at ρ̄ = 1, seed k adding 0.03·k: 0.3 above its λ = 1
+          # twin at c̄ = 0.5, level with it at c̄ = 1. Mixed into the λ = 1
+          # runs, they would change the verdicts above.
+          if (c, replay) == (1.0, True) and seed > 0:
+            continue  # One seed only: no standard error to judge by.
+          twin = (rho_values[1.0] - (0 if replay else 1) if c == 0.5
+                  else corrections_values[replay]['vtrace'])
+          value = twin + (0.3 if c == 0.5 else 0.0) + 0.03 * seed
+        elif method != 'vtrace' or (rho, c) == (1.0, 1.0):
+          spread = 0.02 if (method, replay) == ('one_step_is', False) else 0.01
+          value = corrections_values[replay][method] + spread * seed
+        else:  # Without replay every cell is 1 lower than with it.
+          value = rho_values[rho] - (0 if replay else 1) + 0.01 * seed
+        write_sweep_curve(study / f'seed_{seed}' / f'{run}.csv', run,
+                          sweep_argument, value, 300.0 if replay else 1.0)
   figure = tmp_path / 'study.png'
   text = execute('vtrace_study.ipynb', tmp_path, monkeypatch,
-                 IMPALA_RUNS=tmp_path / 'study', IMPALA_FIGURE=figure)
+                 IMPALA_CURVES=tmp_path / 'study', IMPALA_FIGURE=figure)
   assert ('breakout, 50 % replay: best correction vtrace (5.01); against '
           'one_step_is: +1.00') in text
   assert ('breakout, no replay: best correction one_step_is (3.02); against '
