@@ -176,6 +176,9 @@ def test_vtrace_study_tables_and_verdicts(tmp_path, monkeypatch):
   # Without replay (1, 0.5) is 4.01 against the 'vtrace' run's 3.01 at (1, 1).
   assert 'ρ̄ = 1: c̄ = 1 against c̄ = 0.5: -1.00' in text
   assert 'best ρ̄ (mean over c̄ and seeds): 1;' in text
+  # With replay at c̄ = 0.5: ρ̄ = 1 has 5.01, ρ̄ = 0.5 2.01, ρ̄ = ∞ 4.01.
+  assert 'c̄ = 0.5: ρ̄ = 1 against ρ̄ = 0.5: +3.00' in text
+  assert 'c̄ = 0.5: ρ̄ = 1 against ρ̄ = ∞: +1.00' in text
   # λ: +0.3 + 0.02 (the seeds' spreads differ) at c̄ = 0.5, +0.02 at c̄ = 1.
   assert 'ρ̄ = 1, c̄ = 0.5: λ = 0.9 against λ = 1: +0.32' in text
   assert 'ρ̄ = 1, c̄ = 1: λ = 0.9 against λ = 1: +0.02 (1.1 s.e.): not separated' in text
