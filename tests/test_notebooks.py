@@ -189,6 +189,28 @@ def test_vtrace_study_tables_and_verdicts(tmp_path, monkeypatch):
   assert figure.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
+def test_vtrace_study_gives_the_published_verdicts_from_the_published_curves(
+    tmp_path, monkeypatch):
+  """REPRODUCE.md's V-trace study numbers are what the notebook makes of
+  the committed CSVs (reproduce/curves/vtrace_study)."""
+  text = execute('vtrace_study.ipynb', tmp_path, monkeypatch,
+                 IMPALA_CURVES=os.path.join(REPO, 'reproduce', 'curves',
+                                            'vtrace_study'))
+  for line in (
+      'breakout, 50 % replay: best correction vtrace (3.57); against '
+      'one_step_is: +0.30 (1.8 s.e.): not separated',
+      'seaquest, 50 % replay: best correction vtrace (0.83); against '
+      'one_step_is: +0.01 (0.2 s.e.): not separated',
+      'c̄ = 0.5: ρ̄ = 1 against ρ̄ = 0.5: +0.24 (4.8 s.e.): separated',
+      'c̄ = 0.5: ρ̄ = 1 against ρ̄ = 0.5: +0.31 (1.4 s.e.): not separated',
+      'ρ̄ = 1: c̄ = 1 against c̄ = 0.5: -0.36 (8.2 s.e.): separated',
+      'ρ̄ = ∞: c̄ = ∞ against c̄ = 0.5: -0.12 (2.6 s.e.): separated'):
+    assert line in text
+  in_table = lambda cell: json.dumps(cell)[1:-1]
+  for cell in ('3.57 ± 0.14', '1.36 ± 0.01', '0.83 ± 0.04', '0.66 ± 0.04'):
+    assert in_table(cell) in text
+
+
 def test_paper_tables(tmp_path, monkeypatch):
   make_run(tmp_path / 'atari' / 'pong', [0], level='pong',
            evaluation={'pong': 20.0})
