@@ -40,10 +40,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from absl import app
 from absl import flags
+import ml_collections
 import numpy as np
 import pandas as pd
-
-import ml_collections
 
 from impala_tf import cli
 from impala_tf import rundir
@@ -222,8 +221,8 @@ def export_tree(logdir: str, output: str, window: int = 50) -> List[str]:
   """Exports every run below ``logdir`` that its sweep marked done
   (`sweep.is_done`) to ``output``, keeping the layout: ``logdir/a/b/run``
   → ``output/a/b/run.csv``. Returns the CSVs written, sorted. A run that is
-  not done yet is left out (its curve would be cut short); so is a directory
-  holding no run, which is a ValueError."""
+  not done yet is left out (its curve would be cut short). A ``logdir`` that
+  holds no run at all is a ValueError."""
   written, found = [], 0
   for root, directories, files in os.walk(logdir):
     directories.sort()
