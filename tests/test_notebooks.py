@@ -204,10 +204,14 @@ def test_vtrace_study_gives_the_published_verdicts_from_the_published_curves(
       'c̄ = 0.5: ρ̄ = 1 against ρ̄ = 0.5: +0.24 (4.8 s.e.): separated',
       'c̄ = 0.5: ρ̄ = 1 against ρ̄ = 0.5: +0.31 (1.4 s.e.): not separated',
       'ρ̄ = 1: c̄ = 1 against c̄ = 0.5: -0.36 (8.2 s.e.): separated',
-      'ρ̄ = ∞: c̄ = ∞ against c̄ = 0.5: -0.12 (2.6 s.e.): separated'):
+      'ρ̄ = ∞: c̄ = ∞ against c̄ = 0.5: -0.12 (2.6 s.e.): separated',
+      'ρ̄ = 1, c̄ = 1: λ = 0.9 against λ = 1: +0.19 (2.3 s.e.): separated',
+      'ρ̄ = 1, c̄ = 1: λ = 0.9 against λ = 1: +0.07 (2.2 s.e.): separated',
+      'ρ̄ = 1, c̄ = 0.5: λ = 0.9 against λ = 1: -0.08 (2.1 s.e.): separated'):
     assert line in text
   in_table = lambda cell: json.dumps(cell)[1:-1]
-  for cell in ('3.57 ± 0.14', '1.36 ± 0.01', '0.83 ± 0.04', '0.66 ± 0.04'):
+  for cell in ('3.57 ± 0.14', '1.36 ± 0.01', '0.83 ± 0.04', '0.66 ± 0.04',
+               '2.43 ± 0.07'):
     assert in_table(cell) in text
 
 
