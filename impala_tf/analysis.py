@@ -65,18 +65,8 @@ def _records(logdir: str, kind: str, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def runs_in(directory: str) -> list:
-  """The run directories below ``directory``, sorted by path: a sweep's or a
-  population's runs, and also sweeps repeated over seeds
-  (``directory/seed_0/<run>``, ...). A run's own subdirectories (a
-  multi-worker learner's ``worker_<i>/``) are part of that run, not runs."""
-  found = []
-  for name in sorted(os.listdir(directory)):
-    path = os.path.join(directory, name)
-    if os.path.exists(os.path.join(path, rundir.METRICS_FILE)):
-      found.append(path)
-    elif os.path.isdir(path):
-      found.extend(runs_in(path))
-  return found
+  """The run directories below ``directory`` (`rundir.runs_below`)."""
+  return rundir.runs_below(directory)
 
 
 def configs(logdirs: Sequence[str]) -> pd.DataFrame:

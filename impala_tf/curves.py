@@ -223,19 +223,15 @@ def export_tree(logdir: str, output: str, window: int = 50) -> List[str]:
   → ``output/a/b/run.csv``. Returns the CSVs written, sorted. A run that is
   not done yet is left out (its curve would be cut short). A ``logdir`` that
   holds no run at all is a ValueError."""
-  written, found = [], 0
-  for root, directories, files in os.walk(logdir):
-    directories.sort()
-    if rundir.METRICS_FILE not in files:
-      continue
-    directories.clear()  # A run's own subdirectories are part of it.
-    found += 1
-    if sweep_lib.is_done(root):
-      path = os.path.join(output, os.path.relpath(root, logdir) + '.csv')
-      export(root, path, window)
-      written.append(path)
-  if not found:
+  runs = rundir.runs_below(logdir)
+  if not runs:
     raise ValueError(f'{logdir} holds no run directory')
+  written = []
+  for run in runs:
+    if sweep_lib.is_done(run):
+      path = os.path.join(output, os.path.relpath(run, logdir) + '.csv')
+      export(run, path, window)
+      written.append(path)
   return sorted(written)
 
 

@@ -80,6 +80,21 @@ def _run_file(logdir: str, name: str) -> str:
   return path
 
 
+def runs_below(directory: str) -> list:
+  """The run directories below ``directory``, sorted by path: a sweep's or a
+  population's runs, and also sweeps repeated over seeds
+  (``directory/seed_0/<run>``, ...). A run's own subdirectories (a
+  multi-worker learner's ``worker_<i>/``) are part of that run, not runs."""
+  found = []
+  for name in sorted(os.listdir(directory)):
+    path = os.path.join(directory, name)
+    if os.path.exists(os.path.join(path, METRICS_FILE)):
+      found.append(path)
+    elif os.path.isdir(path):
+      found.extend(runs_below(path))
+  return found
+
+
 def read_config(logdir: str) -> ml_collections.ConfigDict:
   """The run's config on top of today's defaults, so that a run written
   before a field existed still loads (with that field's default)."""
