@@ -16,6 +16,8 @@ three ways at once:
   cores go.
 
 Sampling starts ``--warmup`` seconds after the worker processes exist.
+``--free_environments`` profiles the system with environments that cost
+nothing (`benchmarks/free_atari.py`): what is left is the runtime's own.
 
   python benchmarks/profile_system.py [--seconds=30] [--warmup=20] \\
       [--config.atari_backend=gymnasium ...]
@@ -55,6 +57,9 @@ _RATE = flags.DEFINE_integer('rate', 100, 'py-spy samples per second.')
 _RAW_DIR = flags.DEFINE_string('raw_dir', None, "Keep py-spy's raw "
                                'recordings (wall, gil) here, for a '
                                'flame graph; default: not kept.')
+_FREE = flags.DEFINE_bool('free_environments', False, 'Profile the system '
+                          'with environments that cost nothing '
+                          '(benchmarks/free_atari.py).')
 THROUGHPUT = os.path.join(REPO, 'benchmarks', 'throughput.py')
 
 # (activity, patterns): a sample belongs to the first activity one of whose
@@ -163,7 +168,8 @@ def main(argv):
   passed = [a for a in sys.argv[1:] if a.startswith('--config')]
   seconds = _SECONDS.value
   system = subprocess.Popen(
-      [sys.executable, THROUGHPUT, *passed, '--part=system',
+      [sys.executable, THROUGHPUT, *passed,
+       '--part=system_free' if _FREE.value else '--part=system',
        f'--warmup={_WARMUP.value}', f'--seconds={seconds + 30}'],
       cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
   try:
@@ -202,6 +208,7 @@ def main(argv):
   print(json.dumps(dict(
       benchmark='profile_system',
       config_flags=passed,
+      free_environments=_FREE.value,
       seconds=seconds,
       system=json.loads(system.stdout.read().strip().splitlines()[-1]),
       wall_share_by_thread=breakdown(

@@ -11,6 +11,13 @@ atari_expert_shallow.py) on this machine, measures side by side:
           system run saw;
   L       learner-only: train steps on synthetic batches of the same shape.
 
+With ``--free_environments`` every cycle also measures
+
+  system_free  the whole system with environments that cost nothing
+               (`benchmarks/free_atari.py`: the worker processes hand out
+               a fixed stack of frames; all else is real), the most any
+               Atari backend could give on this machine.
+
 The parts share the machine, so the ceiling for the system is
 1 / (1/E + 1/I + 1/L); the goal is system ≥ 0.85 × ceiling. Frames are agent
 steps × 4 (action repeats), as in the paper.
@@ -62,7 +69,8 @@ import tree
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
-from benchmarks import proc_tree  # pylint: disable=g-import-not-at-top
+from benchmarks import free_atari  # pylint: disable=g-import-not-at-top
+from benchmarks import proc_tree
 from impala_tf import rundir
 from impala_tf.data import trajectory_spec
 from impala_tf.learner import Learner
@@ -76,7 +84,8 @@ _SECONDS = flags.DEFINE_float('seconds', 60.0,
 _WARMUP = flags.DEFINE_float('warmup', 20.0,
                              'Seconds of the system run not counted, from '
                              'its first logged update.')
-_PART = flags.DEFINE_enum('part', None, ['system', 'E', 'I', 'L'],
+_PART = flags.DEFINE_enum('part', None,
+                          ['system', 'system_free', 'E', 'I', 'L'],
                           'Measure one part in this process and print it.')
 _COMPARE = flags.DEFINE_bool(
     'compare_runtimes', False,
@@ -88,6 +97,9 @@ _REPEATS = flags.DEFINE_integer('repeats', 1, 'Cycles of interleaved '
 _BACKENDS = flags.DEFINE_list('backends', [], 'Atari backends to measure E '
                               'and the system with, side by side; default: '
                               "the config's.")
+_FREE = flags.DEFINE_bool('free_environments', False, 'Every cycle also '
+                          'measures the whole system with environments that '
+                          'cost nothing (benchmarks/free_atari.py).')
 _CORES = flags.DEFINE_integer('cores', None, 'Pin the measuring processes '
                               'to the first N cores.')
 _TORCH_PYTHON = flags.DEFINE_string(
@@ -251,6 +263,10 @@ def measure_part(config, part):
   """Runs one part here; returns a dict of its figures."""
   if _CORES.value:  # Inherited by the worker processes it starts.
     os.sched_setaffinity(0, range(_CORES.value))
+  if part == 'system_free':
+    fleet.make_vector_fn = free_atari.make_vector_fn(
+        fleet.environment_spec(config).num_actions)
+    part = 'system'
   if part == 'system':
     fps, batch, idle, per_cpu = system_rate(config, _SECONDS.value,
                                             _WARMUP.value)
@@ -315,6 +331,8 @@ def measure_cycle(backends):
     cycle[f'system/{backend}'] = measure_in_subprocess('system',
                                                        flags_for_backend)
     cycle[f'E/{backend}'] = measure_in_subprocess('E', flags_for_backend)
+  if _FREE.value:
+    cycle['system/free'] = measure_in_subprocess('system_free')
   batch_size = max(1, round(cycle[f'system/{backends[0]}'][
       'inference_batch_size']))
   cycle['I'] = measure_in_subprocess('I', batch_size=batch_size)
@@ -375,6 +393,11 @@ def summarise(cycles, backends):
   if 'L/torch' in cycles[0]:
     out['L tf/torch'] = _median_and_spread(
         [c['L']['fps'] / c['L/torch']['fps'] for c in cycles])
+  if 'system/free' in cycles[0]:
+    for backend in backends:
+      out[f'system free/{backend}'] = _median_and_spread(
+          [c['system/free']['fps'] / c[f'system/{backend}']['fps']
+           for c in cycles])
   if len(backends) == 2:
     first, second = backends
     for part in ('E', 'system'):
