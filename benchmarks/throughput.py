@@ -60,6 +60,11 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 # A Ray instance started here binds to 127.0.0.1 only.
 os.environ.setdefault('RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER', '0')
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+# Before TensorFlow: the package turns on its oneDNN kernels (its __init__).
+import impala_tf  # pylint: disable=g-import-not-at-top,unused-import
+
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 from ml_collections import config_flags
@@ -67,8 +72,6 @@ import numpy as np
 import tensorflow as tf
 import tree
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
 from benchmarks import free_atari  # pylint: disable=g-import-not-at-top
 from benchmarks import proc_tree
 from impala_tf import rundir
@@ -308,6 +311,7 @@ def main(argv):
       machine=f'{platform.machine()}, {os.cpu_count()} cores, no GPU'
       if not tf.config.list_physical_devices('GPU') else platform.machine(),
       cores=_CORES.value or len(os.sched_getaffinity(0)),
+      TF_ENABLE_ONEDNN_OPTS=os.environ.get('TF_ENABLE_ONEDNN_OPTS'),
       levels=list(config.levels),
       torso=config.torso,
       num_actors=config.num_actors,

@@ -8,6 +8,10 @@ import pytest
 os.environ.setdefault('RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER', '0')
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+# Before TensorFlow, as in every entry point: the package turns on
+# TensorFlow's oneDNN kernels (impala_tf/__init__.py), so that the tests run
+# the kernels that training runs.
+import impala_tf  # pylint: disable=g-import-not-at-top,unused-import
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
 # Two logical CPU devices, so that tf.distribute strategies with two replicas
