@@ -32,7 +32,10 @@ Noise: this machine's rates drift by 20-30 % between runs. ``--repeats=N``
 measures the parts N times, interleaved (system, E, I, L, system, E, ...),
 and reports each part's and the ratio's median with its spread (min, max),
 so that a real change can be told from noise. ``--backends=gymnasium,vector``
-measures E and the system with each Atari backend in every cycle.
+measures E and the system with each Atari backend in every cycle, and
+reports the ratios of E, of the system and of the ceilings between them:
+the network costs both backends the same, so the ceilings' ratio bounds
+what a faster environment side can give the system.
 ``--cores=N`` pins every measuring process (and its workers) to the first N
 cores, for scaling figures. Every part also reports frames per CPU-second
 of its process tree, which stays comparable between machines.
@@ -383,12 +386,12 @@ def summarise(cycles, backends):
     out[f'{name} fps'] = _median_and_spread([c[name]['fps'] for c in cycles])
     out[f'{name} frames/CPU-s'] = _median_and_spread(
         [c[name]['frames_per_cpu_second'] for c in cycles])
+  ceilings = {backend: [ceiling(c, backend) for c in cycles]
+              for backend in backends}
   for backend in backends:
-    ceilings = [1.0 / (1.0 / c[f'E/{backend}']['fps'] + 1.0 / c['I']['fps'] +
-                       1.0 / c['L']['fps']) for c in cycles]
-    ratios = [c[f'system/{backend}']['fps'] / ceiling
-              for c, ceiling in zip(cycles, ceilings)]
-    out[f'ceiling/{backend} fps'] = _median_and_spread(ceilings)
+    ratios = [c[f'system/{backend}']['fps'] / c_ceiling
+              for c, c_ceiling in zip(cycles, ceilings[backend])]
+    out[f'ceiling/{backend} fps'] = _median_and_spread(ceilings[backend])
     out[f'system/ceiling/{backend}'] = _median_and_spread(ratios)
     out[f'learner_idle/{backend}'] = _median_and_spread(
         [c[f'system/{backend}']['learner_idle'] for c in cycles])
@@ -408,7 +411,19 @@ def summarise(cycles, backends):
       out[f'{part} {second}/{first}'] = _median_and_spread(
           [c[f'{part}/{second}']['fps'] / c[f'{part}/{first}']['fps']
            for c in cycles])
+    # What the system ratio could be if both backends' systems reached the
+    # same fraction of their ceilings: the network's cost, which both pay,
+    # bounds how much a faster environment side can give.
+    out[f'ceiling {second}/{first}'] = _median_and_spread(
+        [b / a for a, b in zip(ceilings[first], ceilings[second])])
   return out
+
+
+def ceiling(cycle, backend):
+  """The system's frames/s if E, I and L shared the CPUs without loss:
+  each frame costs 1/E + 1/I + 1/L seconds of the whole machine."""
+  return 1.0 / (1.0 / cycle[f'E/{backend}']['fps'] + 1.0 / cycle['I']['fps'] +
+                1.0 / cycle['L']['fps'])
 
 
 def compare_runtimes(config):
