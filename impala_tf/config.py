@@ -105,9 +105,10 @@ def base_config() -> ml_collections.ConfigDict:
       # Atari: how a worker process steps its games in training: 'vector'
       # (ale-py's C++ AtariVectorEnv, all at once; the same frames, rewards
       # and episode ends, envs/atari_vector.py; 1.6x the environment frames/s
-      # and 1.26x the system's, REPRODUCE.md Table 1) or 'gymnasium' (one
-      # AtariPreprocessing env after another). 'vector' needs one game per
-      # worker process and no fire_reset; evaluation always uses gymnasium.
+      # and 1.2x the system's on 2 cores, REPRODUCE.md Table 1) or
+      # 'gymnasium' (one AtariPreprocessing env after another). 'vector'
+      # needs one game per worker process and no fire_reset; evaluation
+      # always uses gymnasium.
       atari_backend='vector',
       # atari_backend='vector': the C++ threads each worker process steps
       # its games with; 0: one per core, in every worker. 1 leaves the
