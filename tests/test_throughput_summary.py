@@ -1,9 +1,9 @@
-"""benchmarks/throughput.py's summary: the ceiling, system/ceiling and the
+"""benchmarks/throughput_summary.py: the ceiling, system/ceiling and the
 backends' ratios, from hand-made cycles whose answers are known."""
 
 import pytest
 
-from benchmarks import throughput
+from benchmarks import throughput_summary
 
 
 def cycle(system_gym, system_vec, e_gym, e_vec, i, l):
@@ -19,7 +19,7 @@ def cycle(system_gym, system_vec, e_gym, e_vec, i, l):
 
 def test_the_ceiling_is_the_parts_costs_added():
   # Each frame costs 1/E + 1/I + 1/L: (10 + 1 + 4) / 40000 s.
-  assert throughput.ceiling(cycle(1, 1, 4000, 8000, 40000, 10000),
+  assert throughput_summary.ceiling(cycle(1, 1, 4000, 8000, 40000, 10000),
                             'gymnasium') == pytest.approx(40000 / 15)
 
 
@@ -27,7 +27,7 @@ def test_summary_gives_medians_spreads_and_the_ceiling_ratio():
   cycles = [cycle(2000, 2400, 4000, 8000, 40000, 10000),
             cycle(2200, 2500, 4000, 6000, 40000, 10000),
             cycle(1800, 2600, 4000, 7000, 40000, 10000)]
-  out = throughput.summarise(cycles, ['gymnasium', 'vector'])
+  out = throughput_summary.summarise(cycles, ['gymnasium', 'vector'])
   assert out['system/gymnasium fps'] == [2000, 1800, 2200]
   assert out['E vector/gymnasium'] == [1.75, 1.5, 2.0]
   # Ratios per cycle (1.2, 1.136, 1.444), then [median, min, max].
