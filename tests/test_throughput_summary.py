@@ -19,8 +19,9 @@ def cycle(system_gym, system_vec, e_gym, e_vec, i, l):
 
 def test_the_ceiling_is_the_parts_costs_added():
   # Each frame costs 1/E + 1/I + 1/L: (10 + 1 + 4) / 40000 s.
-  assert throughput_summary.ceiling(cycle(1, 1, 4000, 8000, 40000, 10000),
-                            'gymnasium') == pytest.approx(40000 / 15)
+  one_cycle = cycle(1, 1, 4000, 8000, 40000, 10000)
+  assert throughput_summary.ceiling(one_cycle, 'gymnasium') == pytest.approx(
+      40000 / 15)
 
 
 def test_summary_gives_medians_spreads_and_the_ceiling_ratio():
