@@ -35,8 +35,6 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 from ml_collections import config_flags
@@ -46,7 +44,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)  # For `benchmarks.faults` and `impala_tf`.
 
 from benchmarks.proc_tree import descendants, rss_mib  # pylint: disable=g-import-not-at-top
-from impala_tf import rundir  # pylint: disable=g-import-not-at-top
+from impala_tf.results import rundir  # pylint: disable=g-import-not-at-top
 
 _CONFIG = config_flags.DEFINE_config_file(
     'config', os.path.join(REPO, 'paper_configs',
@@ -70,23 +68,26 @@ def train_with_faulty_environments(config, logdir):
   """The training process: environments fail now and then."""
   # pylint: disable=g-import-not-at-top
   from benchmarks import faults
+  from impala_tf.runtime import environment_group
   from impala_tf.runtime import fleet
   from impala_tf.runtime import training
   # pylint: enable=g-import-not-at-top
-  make_env_fn, make_vector_fn = fleet.make_env_fn, fleet.make_vector_fn
 
   def make_faulty_env_fn(*args, **kwargs):
-    return functools.partial(faults.make_faulty, make_env_fn(*args, **kwargs),
+    return functools.partial(faults.make_faulty,
+                             environment_group.make_env_fn(*args, **kwargs),
                              _FAILURE.value)
 
   def make_faulty_vector_fn(*args, **kwargs):
-    vector_fn = make_vector_fn(*args, **kwargs)
+    vector_fn = fleet.make_vector_fn(*args, **kwargs)
     return vector_fn and functools.partial(faults.make_faulty_vector,
                                            vector_fn, _FAILURE.value)
 
-  fleet.make_env_fn = make_faulty_env_fn
-  fleet.make_vector_fn = make_faulty_vector_fn
-  training.train(config, logdir)  # In the main thread: SIGTERM checkpoints.
+  make_groups = functools.partial(fleet.make_environment_groups,
+                                  make_env=make_faulty_env_fn,
+                                  make_vector=make_faulty_vector_fn)
+  # In the main thread: SIGTERM checkpoints.
+  training.train(config, logdir, make_groups=make_groups)
 
 
 def environment_workers(pid):

@@ -50,6 +50,7 @@ loopback only), one after the other in fresh processes, and prints both.
 Prints one JSON object.
 """
 
+import functools
 import json
 import os
 import platform
@@ -59,7 +60,6 @@ import tempfile
 import threading
 import time
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 # A Ray instance started here binds to 127.0.0.1 only.
 os.environ.setdefault('RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER', '0')
 
@@ -78,9 +78,11 @@ import tree
 from benchmarks import free_atari  # pylint: disable=g-import-not-at-top
 from benchmarks import proc_tree
 from benchmarks import throughput_summary
-from impala_tf import rundir
-from impala_tf.data import trajectory_spec
-from impala_tf.learner import Learner
+from impala_tf.results import rundir
+from impala_tf.runtime.pipeline import trajectory_spec
+from impala_tf.agent.hyperparameters import LearnerHyperparameters
+from impala_tf.agent.learner import Learner
+from impala_tf.runtime import agents
 from impala_tf.runtime import fleet
 from impala_tf.runtime import training
 
@@ -117,10 +119,12 @@ TORCH_LEARNER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                              'torch_learner.py')
 
 
-def system_rate(config, seconds, warmup):
+def system_rate(config, seconds, warmup,
+                make_groups=fleet.make_environment_groups):
   """Training frames/s over ``seconds`` after a warm-up of ``warmup``
   seconds from the first logged update; also the mean inference batch
-  size, the learner's idle fraction and frames per CPU-second."""
+  size, the learner's idle fraction and frames per CPU-second.
+  ``make_groups``: the fleet's environments (`fleet.FleetSetup`)."""
   config = config.copy_and_resolve_references()
   config.log_interval_s = 5.0
   cpu = {}
@@ -148,7 +152,7 @@ def system_rate(config, seconds, warmup):
 
     watcher = threading.Thread(target=measure, daemon=True)
     watcher.start()
-    training.train(config, logdir, stop=stop)
+    training.train(config, logdir, stop=stop, make_groups=make_groups)
     stop.set()
     watcher.join()
     records = rundir.read_metrics(logdir, 'train')
@@ -171,7 +175,7 @@ def system_rate(config, seconds, warmup):
 def environment_rate(config, seconds):
   """Frames/s of all worker processes stepped with random actions."""
   groups = fleet.make_environment_groups(config)
-  num_actions = fleet.environment_spec(config).num_actions
+  num_actions = agents.environment_spec(config).num_actions
   steps = [0] * len(groups)
   stop = threading.Event()
 
@@ -222,10 +226,10 @@ def synthetic_batch(spec, rng, num_actions):
 
 def inference_rate(config, batch_size, seconds):
   """Frames/s of the batched policy call at ``batch_size`` rows."""
-  spec = fleet.environment_spec(config)
+  spec = agents.environment_spec(config)
   observation_spec, num_actions = spec
-  agent = fleet.make_agent(config, spec)
-  policy = fleet.make_inference(agent, tf.Variable(0, dtype=tf.int64))
+  agent = agents.make_agent(config, spec)
+  policy = agents.make_inference(agent, tf.Variable(0, dtype=tf.int64))
   rng = np.random.default_rng(0)
   step = synthetic_batch(trajectory_spec(
       observation_spec, agent.state_spec(), num_actions, 0, batch_size), rng,
@@ -240,12 +244,12 @@ def inference_rate(config, batch_size, seconds):
 
 def learner_rate(config, seconds):
   """Frames/s of train steps on synthetic batches."""
-  env_spec = fleet.environment_spec(config)
+  env_spec = agents.environment_spec(config)
   observation_spec, num_actions = env_spec
-  agent = fleet.make_agent(config, env_spec)
+  agent = agents.make_agent(config, env_spec)
   spec = trajectory_spec(observation_spec, agent.state_spec(), num_actions,
                          config.unroll_length, config.batch_size)
-  learner = Learner(agent, config, spec)
+  learner = Learner(agent, LearnerHyperparameters.from_config(config), spec)
   batch = synthetic_batch(spec, np.random.default_rng(0), num_actions)
   learner.train_step(batch)  # Trace.
   return _timed_rate(
@@ -270,13 +274,16 @@ def measure_part(config, part):
   """Runs one part here; returns a dict of its figures."""
   if _CORES.value:  # Inherited by the worker processes it starts.
     os.sched_setaffinity(0, range(_CORES.value))
+  make_groups = fleet.make_environment_groups
   if part == 'system_free':
-    fleet.make_vector_fn = free_atari.make_vector_fn(
-        fleet.environment_spec(config).num_actions)
+    make_groups = functools.partial(
+        fleet.make_environment_groups,
+        make_vector=free_atari.make_vector_fn(
+            agents.environment_spec(config).num_actions))
     part = 'system'
   if part == 'system':
     fps, batch, idle, per_cpu = system_rate(config, _SECONDS.value,
-                                            _WARMUP.value)
+                                            _WARMUP.value, make_groups)
     return dict(fps=fps, inference_batch_size=batch, learner_idle=idle,
                 frames_per_cpu_second=per_cpu)
   if part == 'E':

@@ -1,6 +1,6 @@
 """Our shallow Atari learner step, written in PyTorch: the yardstick for L.
 
-The same network as `impala_tf.networks.ImpalaAgent` with the shallow torso
+The same network as `impala_tf.agent.networks.ImpalaAgent` with the shallow torso
 and no LSTM (conv 16×8×8/4 → conv 32×4×4/2 → 256 → policy and baseline over
 the torso output, the clipped reward and the one-hot last action), the same
 batch ([T + 1, B] frames of 84×84×4 uint8), V-trace targets at ρ̄ = c̄ = 1,

@@ -17,10 +17,8 @@ import os
 import platform
 import timeit
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-
 # Before TensorFlow: the package turns on its oneDNN kernels (its __init__).
-from impala_tf import vtrace  # pylint: disable=g-import-not-at-top
+from impala_tf.agent import vtrace  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
 

@@ -12,8 +12,15 @@ takes effect only where this package is imported before TensorFlow: the
 entry points, the benchmarks, the tests and the notebooks all do, and a
 warning says when a program imported TensorFlow first and so runs without
 oneDNN. ``TF_ENABLE_ONEDNN_OPTS=0`` keeps Eigen's kernels.
+
+It also sets how much of TensorFlow's C++ log reaches the terminal
+(``TF_CPP_MIN_LOG_LEVEL``), unless the user set it: warnings and errors only
+(2) where the machine has a GPU device, errors hidden too (3) where it has
+none, since every start there logs a failed ``cuInit`` as an error that
+means only "no GPU"; TensorFlow's errors still reach Python as exceptions.
 """
 
+import glob
 import os
 import sys
 import warnings
@@ -22,6 +29,7 @@ import warnings
 def _onednn_enabled() -> bool:
   """TensorFlow's own answer (it has no public one); True if unknown."""
   try:
+    # Only after TensorFlow was imported: importing it here would start it.
     from tensorflow.python.util import _pywrap_util_port  # pylint: disable=g-import-not-at-top
     return bool(_pywrap_util_port.IsMklEnabled())
   except (ImportError, AttributeError):
@@ -36,3 +44,13 @@ if 'tensorflow' in sys.modules:
         'impala_tf first, or set TF_ENABLE_ONEDNN_OPTS=1 before Python '
         'starts.', RuntimeWarning, stacklevel=2)
 os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
+
+
+def _has_gpu_device() -> bool:
+  """Whether a GPU's device node exists: NVIDIA's, WSL's or ROCm's."""
+  return bool(glob.glob('/dev/nvidia[0-9]*') or
+              os.path.exists('/dev/dxg') or os.path.exists('/dev/kfd'))
+
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL',
+                      '2' if _has_gpu_device() else '3')

@@ -8,8 +8,8 @@ cites the paper; the files in paper_configs/ override them per experiment.
 once with a message naming the field and the value.
 
 Importing this module does not import TensorFlow (run directories are read
-with it, by tools that need only JSON); the validators import the modules
-whose choices they check.
+with it, by tools that need only JSON); the choices it checks against are
+named in `choices`, below it and the modules that implement them.
 """
 
 import importlib.util
@@ -20,7 +20,9 @@ from typing import Optional
 import ml_collections
 from ml_collections import config_dict
 
+from impala_tf import choices
 from impala_tf import envs
+from impala_tf.envs import gym_env
 
 STRATEGIES = ('default', 'mirrored', 'multi_worker_mirrored')
 RUNTIMES = ('local', 'ray')
@@ -124,7 +126,7 @@ def base_config() -> ml_collections.ConfigDict:
       env_factory=config_dict.placeholder(str),
       # Network (paper.md §5.2): 'shallow', 'deep', 'mlp' (vectors, small
       # tests), 'minatar' (MinAtar's 10×10 frames) or 'auto': chosen from
-      # the observations (`fleet.torso_for`), 'shallow' for Atari and DMLab.
+      # the observations (`agents.torso_for`), 'shallow' for Atari and DMLab.
       torso='auto',
       use_lstm=True,
       use_instruction=False,
@@ -281,13 +283,11 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
       envs.check_level(config.env, level)
     except ValueError as error:
       raise ValueError(f'config.levels: {error}') from None
-  from impala_tf import networks  # pylint: disable=g-import-not-at-top
-  torsos = networks.TORSOS + ('auto',)
+  torsos = choices.TORSOS + ('auto',)
   check('torso', lambda x: x in torsos, f'one of {torsos}')
   check('env_factory', lambda x: (x is None) == (config.env != 'custom'),
         "set (as 'module.path:function') exactly when config.env='custom'")
   if config.env == 'custom':
-    from impala_tf.envs import gym_env  # pylint: disable=g-import-not-at-top
     gym_env.load_factory(config.env_factory)
   check('fire_reset', lambda x: not x or config.env == 'atari',
         "False unless config.env='atari'")
@@ -327,11 +327,6 @@ def _checker(config):
 
 def validate_learner_config(config: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming the first field whose value is out of range."""
-  # pylint: disable=g-import-not-at-top
-  from impala_tf import corrections
-  from impala_tf import losses
-  from impala_tf import optimizer
-  # pylint: enable=g-import-not-at-top
   check = _checker(config)
   is_number = lambda x: isinstance(x, (int, float)) and math.isfinite(x)
   positive = lambda x: is_number(x) and x > 0
@@ -342,8 +337,8 @@ def validate_learner_config(config: ml_collections.ConfigDict) -> None:
   check('rmsprop_decay', lambda x: is_number(x) and 0 <= x < 1, 'in [0, 1)')
   check('rmsprop_momentum', lambda x: is_number(x) and 0 <= x < 1, 'in [0, 1)')
   check('rmsprop_epsilon', positive, 'positive')
-  check('rmsprop_style', lambda x: x in optimizer.STYLES,
-        f'one of {optimizer.STYLES}')
+  check('rmsprop_style', lambda x: x in choices.RMSPROP_STYLES,
+        f'one of {choices.RMSPROP_STYLES}')
   # inf, like None, means no clipping: the command line cannot say None.
   positive_or_off = lambda x: x is None or (isinstance(x, (int, float)) and
                                             x > 0)
@@ -352,12 +347,12 @@ def validate_learner_config(config: ml_collections.ConfigDict) -> None:
   check('discounting', lambda x: is_number(x) and 0 <= x <= 1, 'in [0, 1]')
   check('baseline_cost', lambda x: is_number(x) and x >= 0, 'non-negative')
   check('entropy_cost', lambda x: is_number(x) and x >= 0, 'non-negative')
-  check('reward_clipping', lambda x: x in losses.REWARD_CLIPPING,
-        f'one of {losses.REWARD_CLIPPING}')
+  check('reward_clipping', lambda x: x in choices.REWARD_CLIPPINGS,
+        f'one of {choices.REWARD_CLIPPINGS}')
   for field in ('clip_rho_threshold', 'clip_c_threshold',
                 'clip_pg_rho_threshold'):
     check(field, positive_or_off, 'positive, or None / inf for no clipping')
   check('vtrace_lambda', lambda x: is_number(x) and 0 <= x <= 1, 'in [0, 1]')
-  check('off_policy_correction', lambda x: x in corrections.CORRECTIONS,
-        f'one of {corrections.CORRECTIONS}')
+  check('off_policy_correction', lambda x: x in choices.CORRECTIONS,
+        f'one of {choices.CORRECTIONS}')
   check('replay_fraction', lambda x: is_number(x) and 0 <= x < 1, 'in [0, 1)')

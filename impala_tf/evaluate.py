@@ -2,7 +2,8 @@
 
   python -m impala_tf.evaluate --logdir=runs/pong [--episodes_per_level=N]
 
-Restores the latest checkpoint and plays with the actor's own stepping: the
+Restores the newest readable checkpoint (falling back to the one before a
+damaged one, as training does: `runtime.checkpoints`) and plays with the actor's own stepping: the
 recurrent state is carried, actions are sampled from the policy (as in the
 paper's evaluation), environments run in evaluation mode (on Atari: whole
 games, not episodes cut at a life loss). Writes ``evaluation.json`` into the
@@ -10,26 +11,26 @@ run directory: per level, the returns of every episode and their mean.
 """
 
 import collections
+import functools
 import json
 import math
 import os
 import threading
 from typing import Dict, List, Optional
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-
-from absl import app  # pylint: disable=g-import-not-at-top
+from absl import app
 from absl import flags
 import ml_collections
 import numpy as np
-import tensorflow as tf
 
 from impala_tf import cli
-from impala_tf import rundir as rundir_lib
-from impala_tf.learner import restore_policy
+from impala_tf.agent.learner import restore_policy
+from impala_tf.results import rundir as rundir_lib
+from impala_tf.runtime import agents
 from impala_tf.runtime import fleet
+from impala_tf.runtime.checkpoints import RunCheckpoints
 from impala_tf.runtime.local import LocalActors
-from impala_tf.runtime.env_process import Episode
+from impala_tf.types import Episode
 
 
 # Evaluation episodes per level in the paper: §5.3.2 (Atari), §5.3.1 (DMLab).
@@ -40,7 +41,8 @@ def evaluate(logdir: str,
              episodes_per_level: int,
              config: Optional[ml_collections.ConfigDict] = None
             ) -> Dict[str, Dict[str, object]]:
-  """Plays ``episodes_per_level`` episodes per level with the latest policy.
+  """Plays ``episodes_per_level`` episodes per level with the newest policy
+  that can be read.
 
   Args:
     logdir: a run directory with a checkpoint.
@@ -57,58 +59,65 @@ def evaluate(logdir: str,
     raise ValueError(
         f'episodes_per_level must be positive, got {episodes_per_level}')
   config = config or rundir_lib.read_config(logdir)
-  checkpoint_dir = os.path.join(logdir, rundir_lib.CHECKPOINT_DIR)
-  latest = tf.train.latest_checkpoint(checkpoint_dir)
-  if latest is None:
-    raise FileNotFoundError(f'no checkpoint in {checkpoint_dir}')
+  spec = agents.environment_spec(config)
+  agent = agents.make_agent(config, spec)
+  checkpoints = RunCheckpoints(logdir)
+  restored = checkpoints.restore_newest_readable(functools.partial(
+      restore_policy, agent, agents.single_step_spec(agent, spec)))
+  if restored is None:
+    raise FileNotFoundError(f'no checkpoint in {checkpoints.directory}')
+  checkpoint, version = restored
 
-  spec = fleet.environment_spec(config)
-  agent = fleet.make_agent(config, spec)
-  version = restore_policy(agent, fleet.single_step_spec(agent, spec),
-                           latest)
-
-  # Every environment plays the same number of episodes. Taking the first N
-  # episodes to finish instead would favour short episodes (on Pong: the
-  # quick losses).
-  envs_per_level = collections.Counter(
-      fleet.level_of_environment(config, i)
-      for i in range(config.num_actors * config.envs_per_actor))
-  quota = {level: math.ceil(episodes_per_level / count)
-           for level, count in envs_per_level.items()}
-  returns: Dict[str, List[float]] = {level: [] for level in envs_per_level}
-  played = collections.Counter()
-  lock = threading.Lock()
-  stop = threading.Event()
-
-  def on_episode(episode: Episode) -> None:
-    with lock:
-      if played[episode.env_index] < quota[episode.level_name]:
-        played[episode.env_index] += 1
-        returns[episode.level_name].append(episode.episode_return)
-      if all(len(returns[level]) >= quota[level] * count
-             for level, count in envs_per_level.items()):
-        stop.set()
-
-  actors = LocalActors(config, agent, version, spec,
-                       on_trajectory=lambda trajectory: None,
-                       on_episode=on_episode, training=False)
+  quota = _EpisodeQuota(config, episodes_per_level)
+  actors = LocalActors(fleet.FleetSetup(
+      config, agent, version, spec, on_trajectory=lambda trajectory: None,
+      on_episode=quota.on_episode, training=False))
   try:
-    actors.start(stop)
-    stop.wait()
+    actors.start(quota.done)
+    quota.done.wait()
   finally:
-    stop.set()
+    quota.done.set()
     actors.close()
 
   results = {
       level: dict(returns=level_returns,
                   mean_return=float(np.mean(level_returns)),
                   episodes=len(level_returns))
-      for level, level_returns in returns.items()
+      for level, level_returns in quota.returns.items()
   }
   with open(os.path.join(logdir, rundir_lib.EVALUATION_FILE), 'w') as f:
-    json.dump(dict(checkpoint=os.path.basename(latest), levels=results), f,
+    json.dump(dict(checkpoint=os.path.basename(checkpoint), levels=results), f,
               indent=2)
   return results
+
+
+class _EpisodeQuota:
+  """Records the same number of episodes from every environment, then sets
+  ``done``. Taking the first N episodes to finish instead would favour short
+  episodes (on Pong: the quick losses)."""
+
+  def __init__(self, config: ml_collections.ConfigDict,
+               episodes_per_level: int):
+    self._envs_per_level = collections.Counter(
+        fleet.level_of_environment(config, i)
+        for i in range(config.num_actors * config.envs_per_actor))
+    self._quota = {level: math.ceil(episodes_per_level / count)
+                   for level, count in self._envs_per_level.items()}
+    self.returns: Dict[str, List[float]] = {
+        level: [] for level in self._envs_per_level}
+    self._played = collections.Counter()
+    self._lock = threading.Lock()
+    self.done = threading.Event()
+
+  def on_episode(self, episode: Episode) -> None:
+    """An actor's sink: keeps the episode if its environment is short."""
+    with self._lock:
+      if self._played[episode.env_index] < self._quota[episode.level_name]:
+        self._played[episode.env_index] += 1
+        self.returns[episode.level_name].append(episode.episode_return)
+      if all(len(self.returns[level]) >= self._quota[level] * count
+             for level, count in self._envs_per_level.items()):
+        self.done.set()
 
 
 def main(argv):

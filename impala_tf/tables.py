@@ -1,117 +1,16 @@
-"""Regenerate the paper's tables from run directories.
+"""The command line of `results.tables`: the paper's tables from run
+directories.
 
-  python -m impala_tf.tables atari57 --runs=runs/pong,runs/breakout,... \
-      [--output=tables/atari57]
-  python -m impala_tf.tables dmlab30 --runs=runs/dmlab30_deep \
-      [--output=tables/dmlab30]
-
-Reads each run's ``evaluation.json`` (written by `impala_tf.evaluate`) and
-writes ``<output>.md`` and ``<output>.csv``: per game or level our score and
-human-normalised score beside the paper's (Table C.1, Table B.1), then the
-summary beside Table 4 or Table 3. Games or levels without an evaluated run
-are listed by name, not dropped silently.
+  python -m impala_tf.tables atari57|dmlab30 --runs=... [--output=prefix]
 """
 
 import os
-from typing import Dict, Sequence, Tuple
 
 from absl import app
 from absl import flags
-import pandas as pd
 
 from impala_tf import cli
-from impala_tf import rundir
-from impala_tf import scores
-from impala_tf.envs import atari
-
-TABLES = ('atari57', 'dmlab30')
-
-
-def evaluated_scores(run_dirs: Sequence[str]) -> Dict[str, float]:
-  """``{level: mean evaluation return}`` over runs; a level twice is an error."""
-  results = {}
-  for run_dir in run_dirs:
-    for level, result in rundir.read_evaluation(run_dir)['levels'].items():
-      if level in results:
-        raise ValueError(f'level {level!r} is evaluated in more than one of '
-                         f'the runs given')
-      results[level] = result['mean_return']
-  return results
-
-
-def atari57_table(run_dirs: Sequence[str]) -> Tuple[pd.DataFrame, str]:
-  """The per-game table and a Markdown summary (Table 4 side by side)."""
-  ours = evaluated_scores(run_dirs)
-  unknown = sorted(set(ours) - set(atari.ATARI_57))
-  if unknown:
-    raise ValueError(f'not Atari-57 games: {unknown}')
-  paper = {column: scores.paper_atari_scores(column)
-           for column in scores.PAPER_ATARI_COLUMNS}
-  rows = []
-  for game in atari.ATARI_57:
-    score = ours.get(game)
-    rows.append({
-        'game': game,
-        'ours': score,
-        'ours_hns_%': None if score is None else scores.atari_hns(game, score),
-        **{f'paper_{column}': paper[column][game] for column in paper},
-    })
-  table = pd.DataFrame(rows)
-
-  summary = scores.atari_summary(ours)
-  lines = ['| agent | median HNS % | mean HNS % | games |', '|---|---|---|---|',
-           f'| ours | {summary.median:.1f} | {summary.mean:.1f} | '
-           f'{summary.num_games} |']
-  for name, (median, mean) in scores.PAPER_TABLE_4.items():
-    fmt = lambda x: '—' if x is None else f'{x:.1f}'
-    lines.append(f'| paper: {name} | {fmt(median)} | {fmt(mean)} | 57 |')
-  if summary.missing:
-    lines.append('')
-    lines.append(f'Missing ({len(summary.missing)} games, not in our median '
-                 f'or mean): {", ".join(summary.missing)}.')
-  lines.append('')
-  lines.append('Paper means come from a reference table we could not identify '
-               '(paper.md §4.3); compare medians.')
-  return table, '\n'.join(lines)
-
-
-def dmlab30_table(run_dirs: Sequence[str]) -> Tuple[pd.DataFrame, str]:
-  """The per-level table (Table B.1) and a Markdown summary beside Table 3.
-
-  Our HNS uses the original release's references; the paper's columns are
-  shown as printed (paper.md §3.3 explains the lasertag difference).
-  """
-  ours = {scores.DMLAB30_TRAIN_TO_TEST.get(level, level): score
-          for level, score in evaluated_scores(run_dirs).items()}
-  unknown = sorted(set(ours) - set(scores.DMLAB30_TEST_LEVELS))
-  if unknown:
-    raise ValueError(f'not DMLab-30 levels: {unknown}')
-  experts = scores.paper_dmlab30_scores('experts')
-  impala = scores.paper_dmlab30_scores('impala')
-  rows = []
-  for level in scores.DMLAB30_TEST_LEVELS:
-    score = ours.get(level)
-    hns = None if score is None else scores.dmlab30_hns(level, score)
-    rows.append({
-        'level': level,
-        'ours': score,
-        'ours_capped_hns_%': None if hns is None else min(hns, 100.0),
-        'paper_experts': experts[level],
-        'paper_impala': impala[level],
-    })
-  table = pd.DataFrame(rows)
-
-  summary = scores.dmlab30_summary(ours)
-  lines = ['| agent | mean capped HNS % (test) | levels |', '|---|---|---|',
-           f'| ours | {summary.capped_mean:.1f} (uncapped '
-           f'{summary.uncapped_mean:.1f}) | {summary.num_levels} |']
-  for name, value in scores.PAPER_TABLE_3.items():
-    lines.append(f'| paper: {name} | {value:.1f} | 30 |')
-  if summary.missing:
-    lines.append('')
-    lines.append(f'Missing ({len(summary.missing)} levels, not in our mean): '
-                 f'{", ".join(summary.missing)}.')
-  return table, '\n'.join(lines)
+from impala_tf.results.tables import TABLES, atari57_table, dmlab30_table
 
 
 def main(argv):

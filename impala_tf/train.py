@@ -9,11 +9,7 @@ gradient-clipping norm (flags that change them are ignored, with a warning).
 Ctrl-C (or SIGTERM) checkpoints and stops.
 """
 
-import os
-
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-
-from absl import app  # pylint: disable=g-import-not-at-top
+from absl import app
 from absl import flags
 from absl import logging
 from ml_collections import config_flags

@@ -1,11 +1,12 @@
-"""The named tuples that cross module boundaries (DESIGN.md, "Contracts").
+"""The named tuples that cross module boundaries (docs/architecture.md,
+"Contracts").
 
 This module must not import TensorFlow: environment worker processes use it.
 
 Every tensor is time-major where it has a time axis: ``[T, B, ...]``.
 """
 
-from typing import Any, NamedTuple
+from typing import Any, List, NamedTuple
 
 
 class StepOutputInfo(NamedTuple):
@@ -61,11 +62,10 @@ class Trajectory(NamedTuple):
     (``[...]`` per leaf, ``[B, ...]`` once batched); ``()`` for feed-forward.
   env_outputs: `StepOutput` with leaves ``[T+1, ...]``.
   agent_outputs: `AgentOutput` with leaves ``[T+1, ...]``.
-  policy_version: int64 ``[T+1]`` (``[T+1, B]`` once batched), the number of learner updates behind the
-    parameters that produced each agent output; the learner reports
-    ``its version - policy_version`` as the policy lag. This field is an
-    addition to DESIGN.md's contract: the lag is the first thing to look at
-    when off-policy corrections matter.
+  policy_version: int64 ``[T+1]`` (``[T+1, B]`` once batched), the number of
+    learner updates behind the parameters that produced each agent output;
+    the learner reports ``its version - policy_version`` as the policy lag,
+    the first thing to look at when off-policy corrections matter.
   """
   level_name: Any
   agent_state: Any
@@ -73,3 +73,22 @@ class Trajectory(NamedTuple):
   agent_outputs: AgentOutput
   policy_version: Any
 
+
+class Episode(NamedTuple):
+  """A finished scored episode (a whole game on Atari)."""
+  level_name: str
+  episode_return: float
+  episode_length: int  # Agent steps.
+  env_index: int  # Which environment played it (`runtime.environment_group`).
+
+
+class GroupStep(NamedTuple):
+  """What one step of a group returns.
+
+  env_output: `StepOutput` with leaves ``[n, ...]`` (numpy).
+  episodes: the scored episodes that ended at this step.
+  errors: descriptions of the environment failures handled at this step.
+  """
+  env_output: StepOutput
+  episodes: List[Episode]
+  errors: List[str]

@@ -11,12 +11,12 @@ produced with; 'paper_asymmetric' is Fig. D.1's formula (paper.md §6.2).
 """
 
 from impala_tf import config as config_lib
-from impala_tf import scores
+from impala_tf.envs import dmlab
 
 
 def get_config():
   config = config_lib.dmlab_config()
-  config.levels = scores.DMLAB30_TRAIN_LEVELS
+  config.levels = dmlab.DMLAB30_TRAIN_LEVELS
   config.torso = 'shallow'
   config.reward_clipping = 'soft_asymmetric'  # Table D.3 / [SA].
   config.total_environment_frames = int(10e9)  # [SA] README; not in [P].

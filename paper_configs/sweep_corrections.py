@@ -12,8 +12,8 @@ The argument is the base config (``path[:argument]``); default: Catch.
 import os
 
 from impala_tf import config as config_lib
-from impala_tf import corrections
-from impala_tf import sweep
+from impala_tf.agent import corrections
+from impala_tf import sweep_plan
 
 REPLAY_FRACTIONS = (0.0, 0.5)  # Without, and with 50 % replay (paper.md §2).
 
@@ -22,7 +22,7 @@ def get_sweep(base: str = os.path.join(os.path.dirname(__file__), 'catch.py')):
   path, _, argument = base.partition(':')
   config = config_lib.load_config_file(path, argument or None)
   runs = {}
-  for values in sweep.grid(off_policy_correction=corrections.CORRECTIONS,
+  for values in sweep_plan.grid(off_policy_correction=corrections.CORRECTIONS,
                            replay_fraction=REPLAY_FRACTIONS):
-    runs[sweep.run_name(values)] = values
-  return sweep.Sweep(config, runs)
+    runs[sweep_plan.run_name(values)] = values
+  return sweep_plan.Sweep(config, runs)

@@ -16,7 +16,7 @@ import math
 import os
 
 from impala_tf import config as config_lib
-from impala_tf import sweep
+from impala_tf import sweep_plan
 
 RHO_BARS = (0.5, 1.0, 10.0, 100.0, None)
 C_BARS = (0.5, 1.0, 2.0, None)
@@ -28,13 +28,13 @@ def get_sweep(base: str = os.path.join(os.path.dirname(__file__), 'catch.py')):
   config = config_lib.load_config_file(path, argument or None)
   infinite = lambda x: math.inf if x is None else x
   runs = {}
-  for values in sweep.grid(clip_rho_threshold=RHO_BARS,
+  for values in sweep_plan.grid(clip_rho_threshold=RHO_BARS,
                            clip_c_threshold=C_BARS, vtrace_lambda=LAMBDAS):
     if infinite(values['clip_c_threshold']) > infinite(
         values['clip_rho_threshold']):
       continue  # The paper assumes ρ̄ ≥ c̄.
-    name = sweep.run_name(values)
+    name = sweep_plan.run_name(values)
     # The policy-gradient ρ̄ follows ρ̄, as in the paper's runs.
     values['clip_pg_rho_threshold'] = values['clip_rho_threshold']
     runs[name] = values
-  return sweep.Sweep(config, runs)
+  return sweep_plan.Sweep(config, runs)

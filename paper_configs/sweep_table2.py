@@ -19,9 +19,9 @@ import os
 import numpy as np
 
 from impala_tf import config as config_lib
-from impala_tf import corrections
-from impala_tf import pbt
-from impala_tf import sweep
+from impala_tf.agent import corrections
+from impala_tf.population import rules
+from impala_tf import sweep_plan
 
 NUM_SETTINGS = 24  # Sweep size (paper.md §3.1).
 SEED = 2018
@@ -37,7 +37,7 @@ def settings(num=NUM_SETTINGS, seed=SEED):
   ranges = config_lib.base_config()
   ranges.pbt = config_lib.pbt_config(evolved=EVOLVED)
   rng = np.random.default_rng(seed)
-  return [pbt.initial_hyperparameters(ranges, rng) for _ in range(num)]
+  return [rules.initial_hyperparameters(ranges, rng) for _ in range(num)]
 
 
 def get_sweep(base: str = os.path.join(os.path.dirname(__file__),
@@ -51,4 +51,4 @@ def get_sweep(base: str = os.path.join(os.path.dirname(__file__),
         name = f'{correction},replay={replay_fraction:g},setting={index:02d}'
         runs[name] = dict(off_policy_correction=correction,
                           replay_fraction=replay_fraction, **setting)
-  return sweep.Sweep(config, runs)
+  return sweep_plan.Sweep(config, runs)

@@ -20,7 +20,7 @@ seeds, with and without replay). Same frames, annealing and base config as
 
 import os
 
-from impala_tf import sweep
+from impala_tf import sweep_plan
 
 RHO = 1.0
 TRACE_CUTS = (0.5, 1.0)  # c̄.
@@ -32,11 +32,12 @@ STUDY = os.path.join(os.path.dirname(__file__), 'sweep_vtrace_study.py')
 def get_sweep(base: str = os.path.join(os.path.dirname(__file__),
                                        'minatar.py:breakout')):
   # The study's base config, frames and annealing, so that the runs compare.
-  config = sweep.load_sweep(STUDY, base).base
+  config = sweep_plan.load_sweep(STUDY, base).base
   runs = {}
   for replay_fraction in REPLAY_FRACTIONS:
     for c in TRACE_CUTS:
       values = dict(clip_rho_threshold=RHO, clip_c_threshold=c,
                     vtrace_lambda=LAMBDA, replay_fraction=replay_fraction)
-      runs[sweep.run_name(values)] = dict(values, clip_pg_rho_threshold=RHO)
-  return sweep.Sweep(config, runs)
+      runs[sweep_plan.run_name(values)] = dict(values,
+                                               clip_pg_rho_threshold=RHO)
+  return sweep_plan.Sweep(config, runs)

@@ -25,8 +25,8 @@ import math
 import os
 
 from impala_tf import config as config_lib
-from impala_tf import corrections
-from impala_tf import sweep
+from impala_tf.agent import corrections
+from impala_tf import sweep_plan
 
 TRUNCATIONS = (0.5, 1.0, 10.0, None)  # None: no truncation (∞).
 REPLAY_FRACTIONS = (0.0, 0.5)
@@ -36,7 +36,7 @@ FRAMES = 1_000_000
 def _grid_runs():
   """The ρ̄ × c̄ cells with c̄ ≤ ρ̄ other than ρ̄ = c̄ = 1."""
   infinite = lambda x: math.inf if x is None else x
-  for values in sweep.grid(clip_rho_threshold=TRUNCATIONS,
+  for values in sweep_plan.grid(clip_rho_threshold=TRUNCATIONS,
                            clip_c_threshold=TRUNCATIONS):
     rho, c = (infinite(values['clip_rho_threshold']),
               infinite(values['clip_c_threshold']))
@@ -54,10 +54,10 @@ def get_sweep(base: str = os.path.join(os.path.dirname(__file__),
     for correction in corrections.CORRECTIONS:
       values = dict(off_policy_correction=correction,
                     replay_fraction=replay_fraction)
-      runs[sweep.run_name(values)] = values
+      runs[sweep_plan.run_name(values)] = values
     for values in _grid_runs():
       values = dict(values, replay_fraction=replay_fraction)
-      name = sweep.run_name(values)
+      name = sweep_plan.run_name(values)
       values['clip_pg_rho_threshold'] = values['clip_rho_threshold']
       runs[name] = values
-  return sweep.Sweep(config, runs)
+  return sweep_plan.Sweep(config, runs)

@@ -6,7 +6,6 @@ import pytest
 
 # Anything Ray starts in tests binds to 127.0.0.1 only (see README).
 os.environ.setdefault('RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER', '0')
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 # Before TensorFlow, as in every entry point: the package turns on
 # TensorFlow's oneDNN kernels (impala_tf/__init__.py), so that the tests run

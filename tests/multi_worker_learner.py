@@ -25,10 +25,11 @@ def main(task_index, ports, input_path, output_path):
   import tensorflow as tf
   import tree
 
-  from impala_tf import data
-  from impala_tf import networks
-  from impala_tf.data import trajectory_spec
-  from impala_tf.learner import Learner
+  from impala_tf.runtime import pipeline
+  from impala_tf.agent import networks
+  from impala_tf.runtime.pipeline import trajectory_spec
+  from impala_tf.agent.hyperparameters import LearnerHyperparameters
+  from impala_tf.agent.learner import Learner
   from impala_tf.runtime import training
   from tests import distribute
   # pylint: enable=g-import-not-at-top
@@ -46,7 +47,8 @@ def main(task_index, ports, input_path, output_path):
   share = batch_size // num_workers
   spec = trajectory_spec(tf.TensorSpec([6], tf.float32), agent.state_spec(),
                          2, unroll_length, share)
-  learner = Learner(agent, config, spec, strategy=strategy)
+  learner = Learner(agent, LearnerHyperparameters.from_config(config), spec,
+                    strategy=strategy)
   for i, variable in enumerate(agent.trainable_variables):
     variable.assign(inputs[f'weight_{i}'])
 

@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from impala_tf import analysis
-from impala_tf import rundir
+from impala_tf.results import analysis
+from impala_tf.results import rundir
 from impala_tf.runtime.run_writer import RunWriter
 
 

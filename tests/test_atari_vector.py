@@ -8,7 +8,7 @@ import pytest
 from impala_tf import config as config_lib
 from impala_tf.envs import atari
 from impala_tf.envs import atari_vector
-from impala_tf.runtime.env_process import EnvironmentGroup
+from impala_tf.runtime.environment_group import EnvironmentGroup
 from tests import fake_envs
 from tests.conftest import slow
 

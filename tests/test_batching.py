@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from impala_tf.batching import BatcherClosedError, DynamicBatcher
+from impala_tf.runtime.batching import BatcherClosedError, DynamicBatcher
 from tests.conftest import wait_for
 
 

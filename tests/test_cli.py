@@ -82,7 +82,7 @@ def test_a_run_without_evaluation_has_no_table(run_without_checkpoint):
 
 def test_a_cut_off_metrics_line_is_skipped_with_a_warning(
     run_without_checkpoint, caplog):
-  from impala_tf import rundir  # pylint: disable=g-import-not-at-top
+  from impala_tf.results import rundir  # pylint: disable=g-import-not-at-top
   records = rundir.read_metrics(run_without_checkpoint)
   assert [r['kind'] for r in records] == ['episode']
   assert 'line 2 is not a JSON record' in caplog.text

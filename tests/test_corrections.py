@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from impala_tf import corrections
-from impala_tf import losses
-from impala_tf import vtrace
+from impala_tf.agent import corrections
+from impala_tf.agent import losses
+from impala_tf.agent import vtrace
 
 GAMMA = 0.9
 # T = 2 steps, B = 1, two actions. Behaviour μ and target π of the taken

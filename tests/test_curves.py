@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from impala_tf import curves
-from impala_tf import rundir
+from impala_tf.results import curves
+from impala_tf.results import rundir
 from impala_tf.runtime.run_writer import RunWriter
 
 
@@ -167,11 +167,10 @@ def test_a_sweep_runs_config_comes_back_from_its_curve_header(
 
 def test_export_tree_keeps_the_layout_and_leaves_unfinished_runs_out(
     tmp_path):
-  from impala_tf import sweep  # pylint: disable=g-import-not-at-top
   runs = tmp_path / 'runs'
   for seed in (0, 1):
     make_run(runs / f'seed_{seed}' / 'a=1')
-    (runs / f'seed_{seed}' / 'a=1' / sweep.DONE_FILE).write_text('{}')
+    (runs / f'seed_{seed}' / 'a=1' / rundir.SWEEP_DONE_FILE).write_text('{}')
   make_run(runs / 'seed_1' / 'a=2')  # Still going: not done.
   written = curves.export_tree(str(runs), str(tmp_path / 'out'), window=2)
   assert written == [str(tmp_path / 'out' / f'seed_{k}' / 'a=1.csv')

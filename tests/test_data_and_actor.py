@@ -8,16 +8,16 @@ import pytest
 import tensorflow as tf
 import tree
 
-from impala_tf import data
-from impala_tf.actor import Actor
-from impala_tf.runtime.env_process import EnvironmentGroup
+from impala_tf.runtime import pipeline
+from impala_tf.runtime.actor import Actor
+from impala_tf.runtime.environment_group import EnvironmentGroup
 from impala_tf.types import AgentOutput
 from tests import fake_envs
 from tests.conftest import wait_for
 
 
 def test_full_queue_blocks_producers_and_loses_nothing():
-  trajectory_queue = data.TrajectoryQueue(capacity=2)
+  trajectory_queue = pipeline.TrajectoryQueue(capacity=2)
   produced = []
 
   def produce(start):
@@ -42,14 +42,14 @@ def test_full_queue_blocks_producers_and_loses_nothing():
 
 
 def test_closing_the_queue_releases_blocked_producers_and_the_consumer():
-  trajectory_queue = data.TrajectoryQueue(capacity=1)
+  trajectory_queue = pipeline.TrajectoryQueue(capacity=1)
   trajectory_queue.put('a')
   errors = []
 
   def produce():
     try:
       trajectory_queue.put('b')
-    except data.QueueClosedError as error:
+    except pipeline.QueueClosedError as error:
       errors.append(error)
 
   producer = threading.Thread(target=produce)
@@ -60,12 +60,12 @@ def test_closing_the_queue_releases_blocked_producers_and_the_consumer():
   assert len(errors) == 1
   assert list(trajectory_queue) == ['a']  # Drains, then ends.
   with pytest.raises(ValueError, match='capacity'):
-    data.TrajectoryQueue(0)
+    pipeline.TrajectoryQueue(0)
 
 
 def single_trajectory(unroll_length, seed, num_actions=3):
   rng = np.random.default_rng(seed)
-  spec = data.trajectory_spec(tf.TensorSpec([2, 2], tf.uint8),
+  spec = pipeline.trajectory_spec(tf.TensorSpec([2, 2], tf.uint8),
                               (tf.TensorSpec([4], tf.float32),), num_actions,
                               unroll_length)
   return tree.map_structure(
@@ -75,17 +75,17 @@ def single_trajectory(unroll_length, seed, num_actions=3):
 
 
 def test_dataset_batches_time_major():
-  trajectory_queue = data.TrajectoryQueue(capacity=8)
+  trajectory_queue = pipeline.TrajectoryQueue(capacity=8)
   items = []
   for seed in range(6):
     trajectory, spec = single_trajectory(unroll_length=4, seed=seed)
     items.append(trajectory)
     trajectory_queue.put(trajectory)
   trajectory_queue.close()
-  batch_spec = data.trajectory_spec(tf.TensorSpec([2, 2], tf.uint8),
+  batch_spec = pipeline.trajectory_spec(tf.TensorSpec([2, 2], tf.uint8),
                                     (tf.TensorSpec([4], tf.float32),), 3, 4,
                                     batch_size=3)
-  batches = list(data.make_dataset(trajectory_queue, batch_spec))
+  batches = list(pipeline.make_dataset(trajectory_queue, batch_spec))
   assert len(batches) == 2
   batch = batches[0]
   assert batch.env_outputs.observation.shape == (5, 3, 2, 2)
@@ -182,7 +182,7 @@ def test_actor_survives_exceptions_in_its_policy():
 
 
 def test_replay_buffer_keeps_its_capacity_and_evicts_the_oldest():
-  replay = data.ReplayBuffer(capacity=3, seed=0)
+  replay = pipeline.ReplayBuffer(capacity=3, seed=0)
   for i in range(5):
     replay.add(i)
   assert len(replay) == 3
@@ -193,16 +193,16 @@ def test_replay_buffer_keeps_its_capacity_and_evicts_the_oldest():
 
 
 def test_dataset_mixes_the_requested_fraction_of_replay():
-  trajectory_queue = data.TrajectoryQueue(capacity=64)
+  trajectory_queue = pipeline.TrajectoryQueue(capacity=64)
   for seed in range(40):
     trajectory, _ = single_trajectory(unroll_length=2, seed=seed)
     trajectory_queue.put(trajectory)
   trajectory_queue.close()
-  batch_spec = data.trajectory_spec(tf.TensorSpec([2, 2], tf.uint8),
+  batch_spec = pipeline.trajectory_spec(tf.TensorSpec([2, 2], tf.uint8),
                                     (tf.TensorSpec([4], tf.float32),), 3, 2,
                                     batch_size=4)
-  replay = data.ReplayBuffer(capacity=10, seed=1)
-  batches = list(data.make_dataset(trajectory_queue, batch_spec, replay,
+  replay = pipeline.ReplayBuffer(capacity=10, seed=1)
+  batches = list(pipeline.make_dataset(trajectory_queue, batch_spec, replay,
                                    replay_fraction=0.5))
   names = [[int(n[5:]) for n in b.level_name.numpy().astype(str)]
            for b in batches]

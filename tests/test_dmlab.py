@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from impala_tf import rundir
+from impala_tf.results import rundir
 from impala_tf.envs import dmlab
 
 FAKE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -101,12 +101,13 @@ def test_config_fields_reach_the_lab(fake_lab, tmp_path):
   """dmlab_dataset_path and dmlab_level_cache_dir go through the factory the
   worker processes call."""
   from impala_tf import config as config_lib  # pylint: disable=g-import-not-at-top
-  from impala_tf.runtime import env_process  # pylint: disable=g-import-not-at-top
+  from impala_tf.runtime import environment_group  # pylint: disable=g-import-not-at-top
   config = config_lib.dmlab_config()
   config.dmlab_dataset_path = '/data/psychlab'
   config.dmlab_level_cache_dir = str(tmp_path / 'cache')
-  make = env_process.make_env_fn('dmlab', 'psychlab_sequential_comparison',
-                                 True, **config_lib.env_options(config))
+  make = environment_group.make_env_fn(
+      'dmlab', 'psychlab_sequential_comparison', True,
+      **config_lib.env_options(config))
   make()
   lab = fake_lab.Lab.instances[-1]
   assert lab.config['datasetPath'] == '/data/psychlab'

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from impala_tf.runtime.env_process import EnvironmentGroup
+from impala_tf.runtime.environment_group import EnvironmentGroup
 from tests import fake_envs
 from tests.conftest import process_alive
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks import free_atari
-from impala_tf.runtime.env_process import EnvironmentGroup
+from impala_tf.runtime.environment_group import EnvironmentGroup
 
 
 def test_free_games_step_in_a_worker_like_the_vector_backend():

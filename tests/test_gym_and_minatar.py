@@ -10,10 +10,10 @@ import tensorflow as tf
 
 from impala_tf import config as config_lib
 from impala_tf import envs
-from impala_tf import rundir
+from impala_tf.results import rundir
 from impala_tf.envs import minatar
-from impala_tf.runtime import fleet
-from impala_tf.runtime.env_process import EnvironmentGroup, make_env_fn
+from impala_tf.runtime import agents
+from impala_tf.runtime.environment_group import EnvironmentGroup, make_env_fn
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -27,12 +27,12 @@ def gym_config(*levels, **fields):
 
 
 def test_a_registered_environment_and_its_torso():
-  spec = fleet.environment_spec(gym_config('CartPole-v1'))
+  spec = agents.environment_spec(gym_config('CartPole-v1'))
   assert spec.num_actions == 2
   assert spec.observation.shape == (4,) and spec.observation.dtype == tf.float32
-  assert fleet.torso_for(gym_config('CartPole-v1'), spec) == 'mlp'
+  assert agents.torso_for(gym_config('CartPole-v1'), spec) == 'mlp'
   # The config's own choice wins over 'auto'.
-  assert fleet.torso_for(gym_config('CartPole-v1', torso='deep'),
+  assert agents.torso_for(gym_config('CartPole-v1', torso='deep'),
                          spec) == 'deep'
 
 
@@ -44,7 +44,7 @@ def test_a_registered_environment_and_its_torso():
 def test_auto_torso_follows_the_observations(env, level, torso):
   config = config_lib.base_config()
   config.env, config.levels = env, (level,)
-  assert fleet.torso_for(config, fleet.environment_spec(config)) == torso
+  assert agents.torso_for(config, agents.environment_spec(config)) == torso
 
 
 def test_an_unknown_id_is_named_with_suggestions():
@@ -59,7 +59,7 @@ def test_a_continuous_action_space_is_refused():
   with pytest.raises(ValueError, match="gym level 'Pendulum-v1' has a Box "
                      'action space; impala_tf trains policies over a '
                      'Discrete action space only'):
-    fleet.environment_spec(config)  # ... but not a discrete one.
+    agents.environment_spec(config)  # ... but not a discrete one.
 
 
 def custom_config(factory, level='length_5'):
@@ -72,7 +72,7 @@ def custom_config(factory, level='length_5'):
 def test_a_multi_discrete_factory_is_refused():
   config = custom_config('tests.fake_envs:make_two_joysticks')
   with pytest.raises(ValueError, match='has a MultiDiscrete action space'):
-    fleet.environment_spec(config)
+    agents.environment_spec(config)
 
 
 @pytest.mark.parametrize('factory,message', [

@@ -11,10 +11,11 @@ import tensorflow as tf
 import tree
 
 from impala_tf import config as config_lib
-from impala_tf import data
-from impala_tf import networks
-from impala_tf.learner import Learner, restore_policy
-from impala_tf.data import trajectory_spec
+from impala_tf.runtime import pipeline
+from impala_tf.agent import networks
+from impala_tf.agent.hyperparameters import LearnerHyperparameters
+from impala_tf.agent.learner import Learner, restore_policy
+from impala_tf.runtime.pipeline import trajectory_spec
 from impala_tf.types import (AgentOutput, StepOutput, StepOutputInfo,
                              Trajectory)
 from tests import distribute
@@ -114,7 +115,9 @@ def chain_learner(unroll_length=10, batch_size=16, **overrides):
   agent = networks.ImpalaAgent(2, torso='mlp', use_lstm=True)
   spec = trajectory_spec(tf.TensorSpec([6], tf.float32), agent.state_spec(), 2,
                          unroll_length, batch_size)
-  return agent, Learner(agent, config, spec)
+  config_lib.validate_learner_config(config)
+  return agent, Learner(agent, LearnerHyperparameters.from_config(config),
+                        spec)
 
 
 def test_on_policy_learning_solves_the_chain():
@@ -157,7 +160,7 @@ def test_counters_and_linear_learning_rate_schedule():
 
 
 def test_replayed_steps_are_not_counted_as_new_frames():
-  # Half of each batch of 4 is replayed (data.make_dataset): 2 × 5 × 4 = 40
+  # Half of each batch of 4 is replayed (pipeline.make_dataset): 2 × 5 × 4 = 40
   # new frames an update, so the schedule runs over environment frames.
   agent, learner = chain_learner(unroll_length=5, batch_size=4,
                                  num_action_repeats=4,
@@ -284,7 +287,8 @@ def test_mirrored_strategy_over_two_devices_gives_the_same_update():
   half = batch_size // 2
   spec = trajectory_spec(tf.TensorSpec([6], tf.float32),
                          mirrored_agent.state_spec(), 2, unroll_length, half)
-  mirrored = Learner(mirrored_agent, learner._config, spec, strategy=strategy)
+  mirrored = Learner(mirrored_agent, learner._hyperparameters, spec,
+                     strategy=strategy)
   for source, target in zip(agent.trainable_variables,
                             mirrored_agent.trainable_variables):
     target.assign(source)
@@ -383,7 +387,8 @@ def test_restore_policy_rejects_a_checkpoint_of_another_network(tmp_path):
   # A learner without the LSTM: the core's weights are missing.
   without_lstm, _ = _chain_policy_and_spec(use_lstm=False)
   config = config_lib.learner_config()
-  other = Learner(without_lstm, config, trajectory_spec(
+  other = Learner(without_lstm, LearnerHyperparameters.from_config(config),
+                  trajectory_spec(
       tf.TensorSpec([6], tf.float32), without_lstm.state_spec(), 2, 10, 16))
   path = other.checkpoint.write(str(tmp_path / 'ckpt'))
   with pytest.raises(ValueError, match='does not hold every variable'):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from impala_tf import losses
-from impala_tf.optimizer import RMSProp
+from impala_tf.agent import losses
+from impala_tf.agent.optimizer import RMSProp
 
 
 def log_softmax(x):

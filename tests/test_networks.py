@@ -6,7 +6,7 @@ import sonnet as snt
 import tensorflow as tf
 import tree
 
-from impala_tf import networks
+from impala_tf.agent import networks
 from impala_tf.types import StepOutput, StepOutputInfo
 
 DMLAB_FRAME = (72, 96, 3)

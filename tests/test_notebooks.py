@@ -1,5 +1,5 @@
 """Every notebook in notebooks/ runs headless against run directories in the
-format the runtime writes (`impala_tf.rundir`), or against curve CSVs in
+format the runtime writes (`impala_tf.results.rundir`), or against curve CSVs in
 the format `impala_tf.curves` exports, built here with known results so
 that the notebooks' numbers can be checked."""
 
@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from impala_tf import config as config_lib
-from impala_tf import corrections
-from impala_tf import curves
-from impala_tf import rundir
-from impala_tf import sweep
+from impala_tf import choices
+from impala_tf.results import curves
+from impala_tf.results import rundir
+from impala_tf import sweep_plan
 from impala_tf.runtime.run_writer import RunWriter
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -98,7 +98,7 @@ def test_rho_c_sweep_finds_the_best_cell(tmp_path, monkeypatch):
 
 def test_table2_beside_the_paper(tmp_path, monkeypatch):
   level = tmp_path / 'table2' / 'rooms_watermaze'
-  for m, method in enumerate(corrections.CORRECTIONS):
+  for m, method in enumerate(choices.CORRECTIONS):
     for replay in (0.0, 0.5):
       for setting in range(4):
         # Settings 1-3 are the top 3: mean 10·m + 2.
@@ -142,11 +142,11 @@ def test_vtrace_study_tables_and_verdicts(tmp_path, monkeypatch):
     argument = f'paper_configs/minatar.py:breakout,{seed}'
     for sweep_file in ('sweep_vtrace_study.py', 'sweep_vtrace_lambda.py'):
       sweep_argument = f'paper_configs/{sweep_file}:{argument}'
-      study_sweep = sweep.load_sweep(os.path.join(REPO, 'paper_configs',
+      study_sweep = sweep_plan.load_sweep(os.path.join(REPO, 'paper_configs',
                                                   sweep_file),
                                      os.path.join(REPO, argument))
       for run in study_sweep.runs:
-        config = sweep.run_config(study_sweep, run)
+        config = sweep_plan.run_config(study_sweep, run)
         replay = config.replay_fraction > 0
         rho, c = config.clip_rho_threshold, config.clip_c_threshold
         method = config.off_policy_correction

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from impala_tf import config as config_lib
-from impala_tf import sweep
+from impala_tf import sweep_plan
 from impala_tf.envs import atari
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,10 +27,10 @@ def test_config_validates(path):
 
 @pytest.mark.parametrize('path', SWEEP_FILES, ids=os.path.basename)
 def test_every_run_of_a_sweep_validates(path):
-  runs = sweep.load_sweep(path)
+  runs = sweep_plan.load_sweep(path)
   assert runs.runs
   for name in runs.runs:
-    config_lib.validate_config(sweep.run_config(runs, name))
+    config_lib.validate_config(sweep_plan.run_config(runs, name))
 
 
 @pytest.mark.parametrize('name,torso', [('atari_expert_shallow', 'shallow'),
@@ -63,9 +63,9 @@ def test_multitask_agent_plays_all_57_with_the_full_action_set():
 @pytest.mark.parametrize('name,torso,actors', [('dmlab30_shallow', 'shallow', 210),
                                                ('dmlab30_deep', 'deep', 150)])
 def test_dmlab30_agents_follow_table_d3(name, torso, actors):
-  from impala_tf import scores  # pylint: disable=g-import-not-at-top
+  from impala_tf.envs import dmlab  # pylint: disable=g-import-not-at-top
   config = load(os.path.join(REPO, 'paper_configs', f'{name}.py'))
-  assert config.levels == scores.DMLAB30_TRAIN_LEVELS
+  assert config.levels == dmlab.DMLAB30_TRAIN_LEVELS
   assert config.torso == torso and config.use_lstm and config.use_instruction
   assert config.unroll_length == 100 and config.num_action_repeats == 4
   assert config.reward_clipping == 'soft_asymmetric'

@@ -9,23 +9,26 @@ import pytest
 import ray
 
 from impala_tf import config as config_lib
-from impala_tf import pbt
+from impala_tf.population import members
+from impala_tf.population import rules
+from impala_tf.population import tune_runner
+from impala_tf.results import ancestry
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FACTORS = (1.0, 1.2, 1 / 1.2)
 
 
 def test_exploit_needs_more_than_the_absolute_threshold():
-  assert pbt.should_exploit(0.40, 0.4501, 0.05)
-  assert not pbt.should_exploit(0.40, 0.45, 0.05)
-  assert not pbt.should_exploit(0.40, 0.30, 0.05)
+  assert rules.should_exploit(0.40, 0.4501, 0.05)
+  assert not rules.should_exploit(0.40, 0.45, 0.05)
+  assert not rules.should_exploit(0.40, 0.30, 0.05)
   # Absolute, not relative: 0.10 → 0.16 is 60 % better and copies.
-  assert pbt.should_exploit(0.10, 0.16, 0.05)
+  assert rules.should_exploit(0.10, 0.16, 0.05)
 
 
 def test_explore_perturbs_each_value_with_the_paper_probabilities():
   rng = np.random.default_rng(0)
-  draws = [pbt.explore({'a': 1.0, 'b': 10.0}, 0.33, 1.2, rng)
+  draws = [rules.explore({'a': 1.0, 'b': 10.0}, 0.33, 1.2, rng)
            for _ in range(20_000)]
   ratios = np.array([[d['a'] / 1.0, d['b'] / 10.0] for d in draws])
   for column in ratios.T:
@@ -43,7 +46,7 @@ def test_initial_hyperparameters_come_from_table_d1():
   config = config_lib.load_config_file(
       os.path.join(REPO, 'paper_configs', 'atari_multitask_deep.py'))
   rng = np.random.default_rng(1)
-  samples = [pbt.initial_hyperparameters(config, rng) for _ in range(500)]
+  samples = [rules.initial_hyperparameters(config, rng) for _ in range(500)]
   learning_rates = np.array([s['learning_rate'] for s in samples])
   assert learning_rates.min() >= 5e-6 and learning_rates.max() <= 5e-3
   # Log-uniform: the median is near the geometric mean of the range.
@@ -57,18 +60,18 @@ def test_initial_hyperparameters_come_from_table_d1():
 def test_fitness_is_the_mean_capped_human_normalised_score():
   returns = {'rooms_watermaze': [54.0, 54.0],  # human 54 → 100 %
              'explore_goal_locations_small': [1e4]}  # far above: capped
-  assert pbt.fitness('dmlab', 'mean_capped_hns', returns) == pytest.approx(
+  assert rules.fitness('dmlab', 'mean_capped_hns', returns) == pytest.approx(
       1.0, abs=2e-3)
-  assert pbt.fitness('catch', 'mean_episode_return',
+  assert rules.fitness('catch', 'mean_episode_return',
                      {'catch': [1.0, 0.0]}) == 0.5
   with pytest.raises(ValueError, match="'catch'"):
-    pbt.fitness('catch', 'mean_capped_hns', {'catch': [1.0]})
+    rules.fitness('catch', 'mean_capped_hns', {'catch': [1.0]})
 
 
 def test_population_copies_only_from_a_better_member(tmp_path):
   config = config_lib.pbt_config(evolved=('learning_rate',))
-  population = pbt.Population(config.to_dict(),
-                              str(tmp_path / pbt.EVENTS_FILE), 0)
+  population = members.Population(config.to_dict(),
+                              str(tmp_path / ancestry.EVENTS_FILE), 0)
   hp = lambda lr: {'learning_rate': lr}
   # Alone: nobody to copy from, but explore still happens.
   alone = population.ready(0, 100, 0.50, 'ckpt0', hp(1.0))
@@ -83,7 +86,7 @@ def test_population_copies_only_from_a_better_member(tmp_path):
   assert decision['checkpoint'] == 'ckpt1b'
   assert any(math.isclose(decision['hyperparameters']['learning_rate'],
                           2.0 * f) for f in FACTORS)
-  events = pbt.read_events(str(tmp_path))
+  events = ancestry.read_events(str(tmp_path))
   assert [e['copied'] for e in events] == [False, False, False, False, True]
 
 
@@ -95,10 +98,10 @@ def test_ancestry_follows_copies_back_in_time():
       dict(member=0, frames=300, copied=False, candidate=2,
            donor_frames=None),
   ]
-  assert pbt.ancestry(events, 0) == [(2, 0, 70), (1, 80, 90), (0, 100, None)]
-  assert pbt.ancestry(events, 2) == [(2, 0, None)]
+  assert ancestry.ancestry(events, 0) == [(2, 0, 70), (1, 80, 90), (0, 100, None)]
+  assert ancestry.ancestry(events, 2) == [(2, 0, None)]
   # Weights saved at the frame of a copy are the ones from before it.
-  assert pbt.ancestry(events, 0, until_frames=100) == [(0, 0, 100)]
+  assert ancestry.ancestry(events, 0, until_frames=100) == [(0, 0, 100)]
 
 
 @pytest.fixture
@@ -125,14 +128,14 @@ def test_population_of_four_on_ray_tune(local_ray, tmp_path):
   config.pbt.population_size = 4
   config.pbt.burn_in_frames = 2_000
   config.pbt.ready_after_episodes = 60
-  config.pbt.fitness = 'mean_episode_return'
+  config.rules.fitness = 'mean_episode_return'
   config.pbt.exploit_threshold = 0.05
   logdir = str(tmp_path)
-  results = pbt.run_population(config, logdir, cpus_per_member=0.5)
+  results = tune_runner.run_population(config, logdir, cpus_per_member=0.5)
 
   assert [r['member'] for r in results] == [0, 1, 2, 3]
   assert all(r['num_frames'] >= 16_000 for r in results)
-  events = pbt.read_events(logdir)
+  events = ancestry.read_events(logdir)
   by_member = {m: [e for e in events if e['member'] == m] for m in range(4)}
   assert all(len(e) >= 2 for e in by_member.values()), by_member  # Generations.
   for event in events:
@@ -151,11 +154,11 @@ def test_population_of_four_on_ray_tune(local_ray, tmp_path):
   assert copied, 'catch members of different learning rates differ by > 5 %'
   last_copy = copied[-1]
   member = last_copy['member']
-  lineage = pbt.ancestry(events, member)
+  lineage = ancestry.ancestry(events, member)
   assert lineage[-1] == (member, last_copy['frames'], None)
   assert lineage[-2][0] == last_copy['candidate']
   assert lineage[-2][2] == last_copy['donor_frames']
-  curve = pbt.ancestral_curve(logdir, member)
+  curve = ancestry.ancestral_curve(logdir, member)
   # The oldest ancestor trained from frame 0 past the burn-in: its part of
   # the curve has episodes. Later parts may be short (a copy just before
   # the end of the budget leaves no episodes after it).

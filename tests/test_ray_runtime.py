@@ -10,7 +10,7 @@ import ray
 from ray import cluster_utils
 
 from impala_tf import config as config_lib
-from impala_tf import rundir
+from impala_tf.results import rundir
 from impala_tf.runtime import ray as ray_runtime
 from impala_tf.runtime import training
 from tests.conftest import wait_for

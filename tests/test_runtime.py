@@ -16,8 +16,8 @@ import tensorflow as tf
 from impala_tf import config as config_lib
 from impala_tf import envs
 from impala_tf import evaluate
-from impala_tf import rundir
-from impala_tf.runtime import fleet
+from impala_tf.results import rundir
+from impala_tf.runtime import agents
 from impala_tf.runtime import training
 from tests.conftest import process_alive, slow, wait_for
 
@@ -151,7 +151,7 @@ def test_training_survives_a_killed_worker_and_a_failing_actor(tmp_path,
   config.num_actors = 3
   config.envs_per_actor = 4
   calls = {'n': 0}
-  make_inference = fleet.make_inference
+  make_inference = agents.make_inference
 
   def failing_inference(agent, version):
     policy = make_inference(agent, version)
@@ -163,7 +163,7 @@ def test_training_survives_a_killed_worker_and_a_failing_actor(tmp_path,
       return policy(*args)
     return policy_that_fails_once
 
-  monkeypatch.setattr(fleet, 'make_inference', failing_inference)
+  monkeypatch.setattr(agents, 'make_inference', failing_inference)
   stop = threading.Event()
   frames_at_kill = {}
 
@@ -217,12 +217,14 @@ def test_resume_continues_frames_schedule_and_state_exactly(tmp_path, caplog):
 
   # A fresh learner restored from it has every variable (parameters and
   # RMSProp slots) bit for bit.
-  spec = fleet.environment_spec(config)
+  spec = agents.environment_spec(config)
   observation_spec, num_actions = spec
-  agent = fleet.make_agent(config, spec)
-  from impala_tf.data import trajectory_spec  # pylint: disable=g-import-not-at-top
-  from impala_tf.learner import Learner  # pylint: disable=g-import-not-at-top
-  learner = Learner(agent, config, trajectory_spec(
+  agent = agents.make_agent(config, spec)
+  from impala_tf.runtime.pipeline import trajectory_spec  # pylint: disable=g-import-not-at-top
+  from impala_tf.agent.hyperparameters import LearnerHyperparameters  # pylint: disable=g-import-not-at-top
+  from impala_tf.agent.learner import Learner  # pylint: disable=g-import-not-at-top
+  learner = Learner(agent, LearnerHyperparameters.from_config(config),
+                    trajectory_spec(
       observation_spec, agent.state_spec(), num_actions, config.unroll_length,
       config.batch_size))
   learner.checkpoint.restore(latest).assert_existing_objects_matched()
@@ -348,7 +350,7 @@ def test_a_killed_learner_leaves_no_orphans(tmp_path):
 @pytest.mark.slow
 def test_an_error_in_the_learner_loop_checkpoints_and_leaves_no_orphans(
     tmp_path, monkeypatch):
-  from impala_tf.learner import Learner  # pylint: disable=g-import-not-at-top
+  from impala_tf.agent.learner import Learner  # pylint: disable=g-import-not-at-top
   train_step = Learner.train_step
   calls = []
 
@@ -432,14 +434,14 @@ def test_environment_spec_builds_one_level_per_kind_of_spaces(monkeypatch):
   monkeypatch.setattr(envs, 'make', counting_make)
   # The full action set: every game has the same spaces, one is built.
   config.full_action_space = True
-  spec = fleet.environment_spec(config)
+  spec = agents.environment_spec(config)
   assert spec.num_actions == 18 and built == ['pong']
   assert spec.observation.shape == (84, 84, 4)
   # Minimal action sets differ per game: each is built, and the mix refused.
   built.clear()
   config.full_action_space = False
   with pytest.raises(ValueError, match='action sets of different sizes'):
-    fleet.environment_spec(config)
+    agents.environment_spec(config)
   assert built == list(config.levels)
 
 
@@ -467,7 +469,7 @@ def test_resume_falls_back_to_the_checkpoint_before_an_unreadable_one(
     resumed = training.Trainer(config, logdir)
   resumed.run_writer.close()
   assert int(resumed.learner.num_updates.numpy()) == 5
-  assert f'resumed from {older}, not from the newest checkpoint {newest}' in (
+  assert f'restored {older}, not the newest checkpoint {newest}' in (
       caplog.text)
 
   # With no readable checkpoint left the run refuses to start over them.

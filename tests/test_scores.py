@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from impala_tf import scores
+from impala_tf.results import scores
 from impala_tf.envs import atari
+from impala_tf.envs import dmlab
 
 
 @pytest.mark.parametrize('column,median', [
@@ -69,8 +70,8 @@ def test_release_references_give_the_documented_lasertag_difference():
 
 
 def test_dmlab_train_levels_count_for_their_test_levels():
-  assert len(scores.DMLAB30_TRAIN_LEVELS) == 30
-  assert 'rooms_collect_good_objects_train' in scores.DMLAB30_TRAIN_LEVELS
+  assert len(dmlab.DMLAB30_TRAIN_LEVELS) == 30
+  assert 'rooms_collect_good_objects_train' in dmlab.DMLAB30_TRAIN_LEVELS
   assert (scores.dmlab30_hns('rooms_collect_good_objects_train', 10.0) ==
           scores.dmlab30_hns('rooms_collect_good_objects_test', 10.0) ==
           pytest.approx(100.0))

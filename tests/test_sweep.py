@@ -12,35 +12,37 @@ import pytest
 
 from impala_tf import config as config_lib
 from impala_tf import sweep
+from impala_tf import sweep_plan
+from impala_tf.results import rundir
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_grid_and_names():
-  assert sweep.grid(a=[1, 2], b=[None]) == [{'a': 1, 'b': None},
+  assert sweep_plan.grid(a=[1, 2], b=[None]) == [{'a': 1, 'b': None},
                                             {'a': 2, 'b': None}]
-  assert sweep.run_name({'a': 0.5, 'b': None}) == 'a=0.5,b=None'
+  assert sweep_plan.run_name({'a': 0.5, 'b': None}) == 'a=0.5,b=None'
 
 
 def test_rho_c_sweep_keeps_c_below_rho():
-  s = sweep.load_sweep(os.path.join(REPO, 'paper_configs', 'sweep_rho_c.py'))
+  s = sweep_plan.load_sweep(os.path.join(REPO, 'paper_configs', 'sweep_rho_c.py'))
   assert len(s.runs) == 26
   inf = lambda x: float('inf') if x is None else x
   for values in s.runs.values():
     assert inf(values['clip_c_threshold']) <= inf(values['clip_rho_threshold'])
     assert values['clip_pg_rho_threshold'] == values['clip_rho_threshold']
-  config = sweep.run_config(s, 'clip_rho_threshold=None,clip_c_threshold=None,'
+  config = sweep_plan.run_config(s, 'clip_rho_threshold=None,clip_c_threshold=None,'
                             'vtrace_lambda=0.9')
   assert config.clip_rho_threshold is None and config.vtrace_lambda == 0.9
   config_lib.validate_config(config)
 
 
 def test_vtrace_study_runs_every_setting_once_with_and_without_replay():
-  s = sweep.load_sweep(
+  s = sweep_plan.load_sweep(
       os.path.join(REPO, 'paper_configs', 'sweep_vtrace_study.py'),
       os.path.join(REPO, 'paper_configs', 'minatar.py') + ':seaquest,2')
   assert (s.base.levels, s.base.seed) == (('seaquest',), 2)
-  configs = sweep.run_configs(s).values()
+  configs = sweep_plan.run_configs(s).values()
   inf = lambda x: float('inf') if x is None else x
   settings = [(c.replay_fraction, c.off_policy_correction,
                inf(c.clip_rho_threshold), inf(c.clip_c_threshold))
@@ -62,15 +64,15 @@ def test_vtrace_study_runs_every_setting_once_with_and_without_replay():
 
 
 def test_vtrace_lambda_runs_sit_beside_the_study_cells_they_extend():
-  study = sweep.load_sweep(
+  study = sweep_plan.load_sweep(
       os.path.join(REPO, 'paper_configs', 'sweep_vtrace_study.py'),
       os.path.join(REPO, 'paper_configs', 'minatar.py') + ':seaquest,1')
-  s = sweep.load_sweep(
+  s = sweep_plan.load_sweep(
       os.path.join(REPO, 'paper_configs', 'sweep_vtrace_lambda.py'),
       os.path.join(REPO, 'paper_configs', 'minatar.py') + ':seaquest,1')
   # Into the same run directories, so no name may clash with the study's.
   assert not set(s.runs) & set(study.runs)
-  configs = sweep.run_configs(s).values()
+  configs = sweep_plan.run_configs(s).values()
   settings = {(c.replay_fraction, c.clip_c_threshold) for c in configs}
   assert settings == {(r, c) for r in (0.0, 0.5) for c in (0.5, 1.0)}
   for config in configs:
@@ -78,7 +80,7 @@ def test_vtrace_lambda_runs_sit_beside_the_study_cells_they_extend():
             config.clip_pg_rho_threshold) == (0.9, 1.0, 1.0)
     assert config.off_policy_correction == 'vtrace'
     # Everything else as in the study: game, seed, frames, annealing.
-    twin = sweep.run_config(study, sweep.run_name(dict(
+    twin = sweep_plan.run_config(study, sweep_plan.run_name(dict(
         clip_rho_threshold=1.0, clip_c_threshold=0.5,
         replay_fraction=config.replay_fraction)))
     for field in ('levels', 'seed', 'total_environment_frames',
@@ -87,7 +89,7 @@ def test_vtrace_lambda_runs_sit_beside_the_study_cells_they_extend():
 
 
 def test_table2_sweep_shares_its_settings_across_methods():
-  s = sweep.load_sweep(os.path.join(REPO, 'paper_configs', 'sweep_table2.py'),
+  s = sweep_plan.load_sweep(os.path.join(REPO, 'paper_configs', 'sweep_table2.py'),
                        os.path.join(REPO, 'paper_configs', 'catch.py'))
   assert len(s.runs) == 4 * 2 * 24
   by_setting = {}
@@ -104,10 +106,11 @@ def test_table2_sweep_shares_its_settings_across_methods():
 
 
 def test_an_unknown_field_is_named_before_anything_runs(tmp_path):
-  s = sweep.Sweep(config_lib.base_config(), {'bad': {'learning_rat': 1.0}})
+  s = sweep_plan.Sweep(config_lib.base_config(), {'bad': {'learning_rat': 1.0}})
   with pytest.raises(ValueError, match="'learning_rat'"):
     sweep.run_sweep(s, str(tmp_path))
-  s = sweep.Sweep(config_lib.base_config(), {'bad': {'learning_rate': -1.0}})
+  s = sweep_plan.Sweep(config_lib.base_config(),
+                       {'bad': {'learning_rate': -1.0}})
   with pytest.raises(ValueError, match="'bad'.*learning_rate=-1"):
     sweep.run_sweep(s, str(tmp_path))
   assert not os.listdir(tmp_path)
@@ -116,7 +119,7 @@ def test_an_unknown_field_is_named_before_anything_runs(tmp_path):
 TINY_SWEEP = '''
 import os
 from impala_tf import config as config_lib
-from impala_tf import sweep
+from impala_tf import sweep_plan
 
 def get_sweep():
   config = config_lib.load_config_file(os.path.join({repo!r}, 'paper_configs',
@@ -126,8 +129,9 @@ def get_sweep():
   config.envs_per_actor = 4
   config.batch_size = 4
   config.log_interval_s = 1.0
-  return sweep.Sweep(config, {{sweep.run_name(v): v for v in sweep.grid(
-      clip_rho_threshold=[1.0, None], clip_c_threshold=[0.5, 1.0])}})
+  return sweep_plan.Sweep(config, {{
+      sweep_plan.run_name(v): v for v in sweep_plan.grid(
+          clip_rho_threshold=[1.0, None], clip_c_threshold=[0.5, 1.0])}})
 '''
 
 
@@ -144,43 +148,43 @@ def test_a_two_by_two_sweep_resumes_without_redoing_finished_runs(tmp_path):
   # Interrupt once the first run is done.
   deadline = time.monotonic() + 300
   while time.monotonic() < deadline and not (
-      logdir.exists() and any(sweep.is_done(logdir / d)
+      logdir.exists() and any(rundir.is_sweep_run_done(logdir / d)
                               for d in os.listdir(logdir))):
     time.sleep(0.5)
   first.send_signal(signal.SIGINT)
   first.wait(timeout=120)
-  done_before = {d: os.path.getmtime(logdir / d / sweep.DONE_FILE)
-                 for d in os.listdir(logdir) if sweep.is_done(logdir / d)}
+  done_before = {d: os.path.getmtime(logdir / d / rundir.SWEEP_DONE_FILE)
+                 for d in os.listdir(logdir) if rundir.is_sweep_run_done(logdir / d)}
   assert 1 <= len(done_before) < 4
 
   subprocess.run(command, env=environment, check=True, timeout=600)
   names = sorted(os.listdir(logdir))
   assert len(names) == 4
-  assert all(sweep.is_done(logdir / name) for name in names)
+  assert all(rundir.is_sweep_run_done(logdir / name) for name in names)
   for name, mtime in done_before.items():  # Not run again.
-    assert os.path.getmtime(logdir / name / sweep.DONE_FILE) == mtime
+    assert os.path.getmtime(logdir / name / rundir.SWEEP_DONE_FILE) == mtime
   for name in names:
-    with open(logdir / name / sweep.DONE_FILE) as f:
+    with open(logdir / name / rundir.SWEEP_DONE_FILE) as f:
       assert json.load(f)['num_frames'] >= 3_000
 
 
 def test_runs_picks_runs_by_pattern_and_names_a_pattern_that_matches_none():
-  study = sweep.load_sweep(os.path.join(REPO, 'paper_configs',
+  study = sweep_plan.load_sweep(os.path.join(REPO, 'paper_configs',
                                         'sweep_vtrace_study.py'),
                            os.path.join(REPO, 'paper_configs', 'minatar.py')
                            + ':seaquest,2')
-  with_replay = sweep.select_runs(study, ['*replay_fraction=0.5'])
+  with_replay = sweep_plan.select_runs(study, ['*replay_fraction=0.5'])
   assert list(with_replay.runs) == [name for name in study.runs
                                     if name.endswith('replay_fraction=0.5')]
   assert len(with_replay.runs) == len(study.runs) // 2
   assert with_replay.base is study.base
   # Exact names hold commas; several patterns take the union.
-  two = sweep.select_runs(study, [
+  two = sweep_plan.select_runs(study, [
       'off_policy_correction=vtrace,replay_fraction=0',
       'clip_rho_threshold=10,clip_c_threshold=0.5,*=0.5'])
   assert sorted(two.runs) == sorted([
       'off_policy_correction=vtrace,replay_fraction=0',
       'clip_rho_threshold=10,clip_c_threshold=0.5,replay_fraction=0.5'])
-  assert sweep.select_runs(study, []) is study
+  assert sweep_plan.select_runs(study, []) is study
   with pytest.raises(ValueError, match=r"'\*replay_fraction=0\.25'"):
-    sweep.select_runs(study, ['*replay_fraction=0.25'])
+    sweep_plan.select_runs(study, ['*replay_fraction=0.25'])

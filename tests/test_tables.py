@@ -8,8 +8,8 @@ import sys
 import pandas as pd
 import pytest
 
-from impala_tf import rundir
-from impala_tf import tables
+from impala_tf.results import rundir
+from impala_tf.results import tables
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

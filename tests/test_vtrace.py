@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from impala_tf import vtrace
+from impala_tf.agent import vtrace
 
 
 def ground_truth(log_rhos, discounts, rewards, values, bootstrap_value,

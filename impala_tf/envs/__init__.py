@@ -5,15 +5,93 @@ episode ends for learning where ``terminated or truncated``; where the scored
 episode is longer (Atari's life loss in training), ``info['game_over']`` says
 whether the scored episode ended too.
 
+`SUITES` is the registry: one `Suite` per environment name, saying how to
+make a level, which levels there are, whether all levels share their spaces
+and which torso fits. A suite's module is imported only when the suite is
+used, so that its dependency (ale-py, minatar, DeepMind Lab) is needed only
+then. Adding a suite is adding its module and one entry here.
+
 This package must not import TensorFlow: worker processes import it.
 """
 
-from typing import Optional, Tuple
+import importlib
+from typing import Callable, NamedTuple, Optional, Tuple
 
 import gymnasium as gym
 
-ENVIRONMENTS = ('catch', 'memory', 'atari', 'dmlab', 'minatar', 'gym',
-                'custom')
+
+class Options(NamedTuple):
+  """What `make` passes on to a suite besides the level (see `make`)."""
+  training: bool = True
+  full_action_space: bool = False
+  fire_reset: bool = False
+  dataset_path: Optional[str] = None
+  level_cache_dir: Optional[str] = None
+  env_factory: Optional[str] = None
+
+
+class Suite(NamedTuple):
+  """One environment suite.
+
+  module: the module of ``impala_tf.envs`` that makes its environments.
+  make: ``(module, level, options) -> gymnasium.Env``.
+  levels: ``module -> the level names``; None where any name may be valid
+    (``custom``: its factory decides).
+  shared_spaces: ``options -> bool``: whether every level has the same
+    observation and action spaces, so that one level tells the spaces of all.
+  torso: the torso that fits its observations (`config.torso='auto'`); None
+    to choose from the observations themselves.
+  """
+  module: str
+  make: Callable[..., gym.Env]
+  levels: Optional[Callable[..., Tuple[str, ...]]]
+  shared_spaces: Callable[[Options], bool] = lambda options: False
+  torso: Optional[str] = None
+
+
+SUITES = {
+    'catch': Suite(
+        'catch', lambda m, level, options: m.Catch(),
+        lambda m: ('catch',), torso='mlp'),
+    'memory': Suite(
+        'memory', lambda m, level, options: m.Memory(),
+        lambda m: ('memory',), torso='mlp'),
+    'atari': Suite(
+        'atari',
+        lambda m, level, options: m.make_atari(
+            level, training=options.training,
+            full_action_space=options.full_action_space,
+            fire_reset=options.fire_reset),
+        lambda m: m.ATARI_57,
+        # With the full action set every game has the same spaces.
+        shared_spaces=lambda options: options.full_action_space,
+        torso='shallow'),
+    'dmlab': Suite(
+        'dmlab',
+        lambda m, level, options: m.DmLab(
+            level, training=options.training,
+            dataset_path=options.dataset_path,
+            level_cache_dir=options.level_cache_dir),
+        lambda m: m.levels(),
+        shared_spaces=lambda options: True,
+        torso='shallow'),
+    'minatar': Suite(
+        'minatar', lambda m, level, options: m.make_minatar(level),
+        lambda m: m.GAMES, torso='minatar'),
+    'gym': Suite(
+        'gym_env', lambda m, level, options: m.make_registered(level),
+        lambda m: tuple(gym.registry)),
+    'custom': Suite(
+        'gym_env',
+        lambda m, level, options: m.make_custom(options.env_factory, level),
+        None),
+}
+ENVIRONMENTS = tuple(SUITES)
+
+
+def suite_module(env_name: str):
+  """The module of ``env_name``'s suite, imported now."""
+  return importlib.import_module(f'impala_tf.envs.{SUITES[env_name].module}')
 
 
 def make(env_name: str, level: str, training: bool = True,
@@ -39,41 +117,21 @@ def make(env_name: str, level: str, training: bool = True,
       ``level -> gymnasium.Env``.
   """
   check_level(env_name, level)
-  if env_name == 'catch':
-    from impala_tf.envs import catch  # pylint: disable=g-import-not-at-top
-    return catch.Catch()
-  if env_name == 'memory':
-    from impala_tf.envs import memory  # pylint: disable=g-import-not-at-top
-    return memory.Memory()
-  if env_name == 'dmlab':
-    from impala_tf.envs import dmlab  # pylint: disable=g-import-not-at-top
-    return dmlab.DmLab(level, training=training, dataset_path=dataset_path,
-                       level_cache_dir=level_cache_dir)
-  if env_name == 'minatar':
-    from impala_tf.envs import minatar  # pylint: disable=g-import-not-at-top
-    return minatar.make_minatar(level)
-  if env_name in ('gym', 'custom'):
-    from impala_tf.envs import gym_env  # pylint: disable=g-import-not-at-top
-    if env_name == 'gym':
-      return gym_env.make_registered(level)
-    return gym_env.make_custom(env_factory, level)
-  from impala_tf.envs import atari  # pylint: disable=g-import-not-at-top
-  return atari.make_atari(level, training=training,
-                          full_action_space=full_action_space,
-                          fire_reset=fire_reset)
+  options = Options(training, full_action_space, fire_reset, dataset_path,
+                    level_cache_dir, env_factory)
+  return SUITES[env_name].make(suite_module(env_name), level, options)
 
 
 def check_level(env_name: str, level: str) -> None:
   """Raises ValueError naming an unknown environment or level."""
-  if env_name not in ENVIRONMENTS:
+  if env_name not in SUITES:
     raise ValueError(
         f'Unknown environment {env_name!r}; choose one of {ENVIRONMENTS}')
-  if env_name == 'custom':
-    return  # The factory decides what its levels are.
-  if env_name == 'gym':
-    from impala_tf.envs import gym_env  # pylint: disable=g-import-not-at-top
-    gym_env.check_registered(level)
+  if env_name == 'gym':  # Its own check names the ids close to a typo.
+    suite_module('gym').check_registered(level)
     return
+  if SUITES[env_name].levels is None:
+    return  # The factory decides what its levels are.
   valid = levels(env_name)
   if level not in valid:
     raise ValueError(f'Unknown {env_name} level {level!r}; valid levels: '
@@ -84,7 +142,8 @@ def spaces_key(env_name: str, level: str, full_action_space: bool) -> str:
   """Levels with the same key have the same observation and action spaces,
   so one of them tells the spaces of all (DeepMind Lab levels share the
   action set and observations; Atari games do with the full action set)."""
-  if env_name == 'dmlab' or (env_name == 'atari' and full_action_space):
+  options = Options(full_action_space=full_action_space)
+  if SUITES[env_name].shared_spaces(options):
     return env_name
   return f'{env_name}/{level}'
 
@@ -92,17 +151,13 @@ def spaces_key(env_name: str, level: str, full_action_space: bool) -> str:
 def levels(env_name: str) -> Tuple[str, ...]:
   """The levels of ``env_name``: every registered id for 'gym'; none listed
   for 'custom', whose factory accepts the names it knows."""
-  if env_name == 'gym':
-    return tuple(gym.registry)
-  if env_name == 'custom':
+  suite = SUITES[env_name]
+  if suite.levels is None:
     return ()
-  if env_name == 'dmlab':
-    from impala_tf.envs import dmlab  # pylint: disable=g-import-not-at-top
-    return dmlab.levels()
-  if env_name == 'atari':
-    from impala_tf.envs import atari  # pylint: disable=g-import-not-at-top
-    return atari.ATARI_57
-  if env_name == 'minatar':
-    from impala_tf.envs import minatar  # pylint: disable=g-import-not-at-top
-    return minatar.GAMES
-  return (env_name,)
+  return suite.levels(suite_module(env_name))
+
+
+def default_torso(env_name: str) -> Optional[str]:
+  """The torso that fits ``env_name``'s observations; None where the
+  observations must tell (`Suite.torso`)."""
+  return SUITES[env_name].torso

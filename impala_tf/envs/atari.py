@@ -12,6 +12,7 @@ game: the emulator is not reset, as in DeepMind's preprocessing. The wrapper
 reports ``info['game_over']`` so that scored episode returns are whole games.
 """
 
+import ale_py
 import gymnasium as gym
 import numpy as np
 
@@ -115,7 +116,6 @@ def make_atari(game: str,
   Returns:
     A `gym.Env` with uint8 observations ``[84, 84, 4]``.
   """
-  import ale_py  # pylint: disable=g-import-not-at-top
   gym.register_envs(ale_py)
   env = gym.make(
       ale_id(game),

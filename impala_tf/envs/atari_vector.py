@@ -29,6 +29,7 @@ equal frames step by step (tests/test_atari_vector.py).
 import sys
 from typing import NamedTuple, Sequence
 
+from ale_py.vector_env import AtariVectorEnv
 import numpy as np
 
 from impala_tf.envs import atari
@@ -56,7 +57,6 @@ class AtariVectorGame:
   def __init__(self, game: str, num_envs: int, training: bool = True,
                full_action_space: bool = False, noop_max: int = 30,
                num_threads: int = 0):
-    from ale_py.vector_env import AtariVectorEnv  # pylint: disable=g-import-not-at-top
     atari.ale_id(game)  # A clear error for an unknown game.
     self._training = training
     self._env = AtariVectorEnv(

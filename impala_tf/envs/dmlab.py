@@ -20,7 +20,6 @@ from typing import Optional
 import gymnasium as gym
 import numpy as np
 
-from impala_tf import scores
 
 # Table D.2 / [SA] DEFAULT_ACTION_SET, in the order of DeepMind Lab's action
 # spec: look left/right, look down/up, strafe left/right, move back/forward,
@@ -50,16 +49,46 @@ INSTALL_HINT = (
     'run again. See REPRODUCE.md, DMLab section.')
 
 
-# Table 2's single tasks (paper.md §2): four are DMLab-30 levels, one is not.
-TABLE_2_LEVELS = scores.TABLE_2_LEVELS
+# DMLab-30's levels by their test names (paper.md §3.3), in Table B.1's order.
+DMLAB30_TEST_LEVELS = (
+    'rooms_collect_good_objects_test', 'rooms_exploit_deferred_effects_test',
+    'rooms_select_nonmatching_object', 'rooms_watermaze',
+    'rooms_keys_doors_puzzle', 'language_select_described_object',
+    'language_select_located_object', 'language_execute_random_task',
+    'language_answer_quantitative_question', 'lasertag_one_opponent_large',
+    'lasertag_three_opponents_large', 'lasertag_one_opponent_small',
+    'lasertag_three_opponents_small', 'natlab_fixed_large_map',
+    'natlab_varying_map_regrowth', 'natlab_varying_map_randomized',
+    'skymaze_irreversible_path_hard', 'skymaze_irreversible_path_varied',
+    'psychlab_arbitrary_visuomotor_mapping', 'psychlab_continuous_recognition',
+    'psychlab_sequential_comparison', 'psychlab_visual_search',
+    'explore_object_locations_small', 'explore_object_locations_large',
+    'explore_obstructed_goals_small', 'explore_obstructed_goals_large',
+    'explore_goal_locations_small', 'explore_goal_locations_large',
+    'explore_object_rewards_few', 'explore_object_rewards_many')
+# Two levels are trained on a _train variant and evaluated on its _test
+# variant (paper.md §3.2); the other 28 are the same level in both.
+DMLAB30_TRAIN_TO_TEST = {
+    'rooms_collect_good_objects_train': 'rooms_collect_good_objects_test',
+    'rooms_exploit_deferred_effects_train':
+        'rooms_exploit_deferred_effects_test',
+}
+DMLAB30_TRAIN_LEVELS = tuple(
+    {v: k for k, v in DMLAB30_TRAIN_TO_TEST.items()}.get(level, level)
+    for level in DMLAB30_TEST_LEVELS)
+# Table 2's single tasks (paper.md §2), in its caption's order: four are
+# DMLab-30 levels, one is not.
+TABLE_2_LEVELS = ('rooms_watermaze', 'rooms_keys_doors_puzzle',
+                  'lasertag_three_opponents_small',
+                  'explore_goal_locations_small', 'seekavoid_arena_01')
 _STOCK_LEVELS = ('seekavoid_arena_01',)  # Shipped with DMLab, not in DMLab-30.
 
 
 def levels():
   """Every level name this adapter accepts: DMLab-30 (train and test names)
   and the one Table 2 level outside it."""
-  return tuple(dict.fromkeys(scores.DMLAB30_TRAIN_LEVELS +
-                             scores.DMLAB30_TEST_LEVELS + _STOCK_LEVELS))
+  return tuple(dict.fromkeys(DMLAB30_TRAIN_LEVELS + DMLAB30_TEST_LEVELS +
+                             _STOCK_LEVELS))
 
 
 def level_path(level: str) -> str:
@@ -90,6 +119,7 @@ class LevelCache:
 
 def _import_deepmind_lab():
   try:
+    # DeepMind Lab has no wheel: only a user who built it has it.
     import deepmind_lab  # pylint: disable=g-import-not-at-top
   except ImportError as error:
     raise ImportError(INSTALL_HINT) from error
@@ -124,7 +154,7 @@ class DmLab(gym.Env):
                        f'{", ".join(levels())}')
     deepmind_lab = _import_deepmind_lab()
     if not training:
-      level = scores.DMLAB30_TRAIN_TO_TEST.get(level, level)
+      level = DMLAB30_TRAIN_TO_TEST.get(level, level)
     config = {'width': WIDTH, 'height': HEIGHT, 'logLevel': 'WARN'}
     if not training:
       config.update(allowHoldOutLevels='true', mixerSeed=TEST_MIXER_SEED)

@@ -15,6 +15,7 @@ GAMES = ('asterix', 'breakout', 'freeway', 'seaquest', 'space_invaders')
 
 def make_minatar(game: str) -> gym.Env:
   try:
+    # Optional: only MinAtar runs need it, and they get a hint without it.
     from minatar import gym as minatar_gym  # pylint: disable=g-import-not-at-top
   except ImportError as error:
     raise ImportError('MinAtar is not installed: pip install minatar '

@@ -13,13 +13,9 @@ the learner version it was computed with.
 import threading
 from typing import Dict
 
-import ml_collections
-import tensorflow as tf
-
-from impala_tf import networks
-from impala_tf.actor import Actor
-from impala_tf.batching import DynamicBatcher
+from impala_tf.runtime import agents
 from impala_tf.runtime import fleet
+from impala_tf.runtime.batching import DynamicBatcher
 
 
 class LocalActors:
@@ -27,35 +23,20 @@ class LocalActors:
   batched by a `DynamicBatcher` (if ``config.dynamic_batching``). A
   `fleet.Fleet`.
 
-  Args:
-    config: the run config.
-    agent: the learner's agent; the actors read its live variables.
-    version: the learner's update counter, tagged onto every output.
-    spec: the levels' `fleet.EnvironmentSpec`.
-    on_trajectory: receives each `Trajectory`; may block.
-    on_episode: receives each finished `Episode`; its ``env_index`` is the
-      environment's index in the fleet.
-    training: False for evaluation-mode environments (`impala_tf.evaluate`).
+  The actors read the live variables of ``setup.agent``.
   """
 
-  def __init__(self, config: ml_collections.ConfigDict,
-               agent: networks.ImpalaAgent, version: tf.Variable,
-               spec: fleet.EnvironmentSpec,
-               on_trajectory: fleet.TrajectorySink,
-               on_episode: fleet.EpisodeSink,
-               training: bool = True):
-    policy = fleet.make_inference(agent, version)
+  def __init__(self, setup: fleet.FleetSetup):
+    config = setup.config
+    policy = agents.make_inference(setup.agent, setup.version)
     self._batcher = None
     if config.dynamic_batching:
       self._batcher = DynamicBatcher(policy, config.max_inference_batch_size,
                                      config.inference_timeout_ms / 1000.0)
       policy = self._batcher
-    self._groups = fleet.make_environment_groups(config, training)
-    self._actors = [
-        Actor(group, policy, agent.initial_state, spec.num_actions,
-              config.unroll_length, on_trajectory, on_episode)
-        for group in self._groups
-    ]
+    self._groups = setup.make_groups(config, setup.training, None)
+    self._actors = [fleet.make_actor(setup, group, policy)
+                    for group in self._groups]
     self._threads = []
 
   def start(self, stop: threading.Event) -> None:

@@ -37,13 +37,12 @@ import numpy as np
 import ray
 import tensorflow as tf
 
-from impala_tf import networks
-from impala_tf.actor import Actor
-from impala_tf.data import QueueClosedError
-from impala_tf.learner import build_variables
+from impala_tf.agent import networks
+from impala_tf.agent.learner import build_variables
+from impala_tf.runtime import agents
 from impala_tf.runtime import fleet
-from impala_tf.runtime.env_process import Episode
-from impala_tf.types import Trajectory
+from impala_tf.runtime.pipeline import QueueClosedError
+from impala_tf.types import Episode, Trajectory
 
 NAMESPACE = 'impala_tf'
 # How long the collector waits for a result before it looks at ``stop``.
@@ -73,25 +72,26 @@ class ActorWorker:
   Args:
     config: the run config, as a dict (`ConfigDict.to_dict()`).
     actor_index: which actor of the fleet; picks its levels and seeds.
-    spec: the levels' `fleet.EnvironmentSpec`.
+    spec: the levels' `agents.EnvironmentSpec`.
+    make_groups: the fleet's `fleet.GroupFactory`.
   """
 
   def __init__(self, config: dict, actor_index: int,
-               spec: fleet.EnvironmentSpec):
+               spec: agents.EnvironmentSpec, make_groups: fleet.GroupFactory):
     # Several workers share a node's cores: one thread each for inference.
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     config = ml_collections.ConfigDict(config)
-    self._agent = fleet.make_agent(config, spec)
-    build_variables(self._agent, fleet.single_step_spec(self._agent, spec))
+    self._agent = agents.make_agent(config, spec)
+    build_variables(self._agent, agents.single_step_spec(self._agent, spec))
     self._version = tf.Variable(-1, dtype=tf.int64)
-    self._group = fleet.make_environment_groups(
-        config, actor_indices=[actor_index])[0]
     self._trajectories, self._episodes = [], []
-    self._actor = Actor(
-        self._group, fleet.make_inference(self._agent, self._version),
-        self._agent.initial_state, spec.num_actions, config.unroll_length,
-        self._trajectories.append, self._episodes.append)
+    setup = fleet.FleetSetup(config, self._agent, self._version, spec,
+                             self._trajectories.append, self._episodes.append,
+                             make_groups)
+    [self._group] = make_groups(config, True, [actor_index])
+    self._actor = fleet.make_actor(
+        setup, self._group, agents.make_inference(self._agent, self._version))
     self._actor.start()
     self._never = threading.Event()
 
@@ -153,26 +153,24 @@ class ParameterPublisher:
 
 
 class RayActors:
-  """The actor fleet on Ray, a `fleet.Fleet` (arguments as
-  `local.LocalActors`).
+  """The actor fleet on Ray, a `fleet.Fleet`: each actor a Ray actor with
+  its own copy of ``setup.agent``'s network, loading the newest published
+  weights before every unroll.
 
   Connects to ``config.ray_address`` (or starts Ray on this machine) unless
   this process is already connected.
   """
 
-  def __init__(self, config: ml_collections.ConfigDict,
-               agent: networks.ImpalaAgent, version: tf.Variable,
-               spec: fleet.EnvironmentSpec,
-               on_trajectory: fleet.TrajectorySink,
-               on_episode: fleet.EpisodeSink):
+  def __init__(self, setup: fleet.FleetSetup):
+    config = setup.config
     self._started_ray = not ray.is_initialized()
     if self._started_ray:
       ray.init(address=config.ray_address, namespace=NAMESPACE,
                log_to_driver=False)
-    self._version = version
-    self._on_trajectory = on_trajectory
-    self._on_episode = on_episode
-    self._publisher = ParameterPublisher(agent)
+    self._version = setup.version
+    self._on_trajectory = setup.on_trajectory
+    self._on_episode = setup.on_episode
+    self._publisher = ParameterPublisher(setup.agent)
     worker_class = ray.remote(ActorWorker)
     # Named, so that operators (and tests) can find a worker; unique, so that
     # several runs (a sweep, a population) can share one cluster.
@@ -182,7 +180,8 @@ class RayActors:
             name=f'actor_{i}_{run_token}', namespace=NAMESPACE,
             num_cpus=config.ray_cpus_per_actor,
             max_restarts=-1, max_task_retries=0,
-            scheduling_strategy='SPREAD').remote(config.to_dict(), i, spec)
+            scheduling_strategy='SPREAD').remote(
+                config.to_dict(), i, setup.spec, setup.make_groups)
         for i in range(config.num_actors)
     ]
     self._lock = threading.Lock()

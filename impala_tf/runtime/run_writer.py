@@ -1,4 +1,4 @@
-"""Writes a run directory (the format is in `impala_tf.rundir`)."""
+"""Writes a run directory (the format is in `impala_tf.results.rundir`)."""
 
 import json
 import os
@@ -9,7 +9,7 @@ from typing import Any, Dict
 import ml_collections
 import tensorflow as tf
 
-from impala_tf import rundir
+from impala_tf.results import rundir
 
 
 class RunWriter:
@@ -29,10 +29,6 @@ class RunWriter:
     self._metrics = open(metrics_path, 'a')
     self._summary_writer = tf.summary.create_file_writer(logdir)
     self._start = time.time()
-
-  @property
-  def checkpoint_dir(self) -> str:
-    return os.path.join(self.logdir, rundir.CHECKPOINT_DIR)
 
   def wall_time(self) -> float:
     return self._wall_time_offset + time.time() - self._start

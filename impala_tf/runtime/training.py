@@ -27,15 +27,17 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
-from impala_tf import cli
 from impala_tf import config as config_lib
-from impala_tf import data
-from impala_tf import rundir as rundir_lib
-from impala_tf.learner import EVOLVABLE, Learner
+from impala_tf.agent.hyperparameters import EVOLVABLE, LearnerHyperparameters
+from impala_tf.agent.learner import Learner
+from impala_tf.results import rundir as rundir_lib
+from impala_tf.runtime import agents
 from impala_tf.runtime import fleet as fleet_lib
-from impala_tf.runtime.env_process import Episode
+from impala_tf.runtime import local
+from impala_tf.runtime import pipeline
+from impala_tf.runtime.checkpoints import RunCheckpoints
 from impala_tf.runtime.run_writer import RunWriter
-from impala_tf.types import Trajectory
+from impala_tf.types import Episode, Trajectory
 
 
 def _with_restored_hyperparameters(config: ml_collections.ConfigDict,
@@ -172,14 +174,14 @@ class EpisodeLog:
     return recent
 
 
-def make_fleet(config: ml_collections.ConfigDict, *args) -> fleet_lib.Fleet:
-  """The fleet ``config.runtime`` asks for; ``args`` as `fleet.Fleet`'s."""
-  # pylint: disable=g-import-not-at-top
-  if config.runtime == 'ray':
-    from impala_tf.runtime import ray as ray_runtime
-    return ray_runtime.RayActors(config, *args)
-  from impala_tf.runtime import local
-  return local.LocalActors(config, *args)
+def make_fleet(setup: fleet_lib.FleetSetup) -> fleet_lib.Fleet:
+  """The fleet ``setup.config.runtime`` asks for."""
+  if setup.config.runtime == 'ray':
+    # Imported here: Ray starts nothing at import, but takes a second and
+    # much memory to import, which runs on the local fleet need not pay.
+    from impala_tf.runtime import ray as ray_runtime  # pylint: disable=g-import-not-at-top
+    return ray_runtime.RayActors(setup)
+  return local.LocalActors(setup)
 
 
 class Trainer:
@@ -194,93 +196,80 @@ class Trainer:
       episode_return)`` for every finished episode and
       ``hook.on_log(learner)`` (→ a dict to add to the log record) at every
       log interval, in the learner's thread.
+    make_groups: the fleet's environment groups (`fleet.FleetSetup`);
+      benchmarks and fault tests hand in their own.
+
+  Raises:
+    ValueError: naming the first bad field of ``config``, before anything
+      starts (the config is checked here and at the command lines only).
   """
 
   def __init__(self, config: ml_collections.ConfigDict, logdir: str,
-               stop: Optional[threading.Event] = None, hook=None):
+               stop: Optional[threading.Event] = None, hook=None,
+               make_groups: fleet_lib.GroupFactory = (
+                   fleet_lib.make_environment_groups)):
     config_lib.validate_config(config)
+    self._make_groups = make_groups
     self._strategy = make_strategy(config)
     replicas = self._strategy.num_replicas_in_sync
     if config.batch_size % replicas:
       raise ValueError(f'config.batch_size={config.batch_size} must divide by '
                        f'the {replicas} replicas')
-    self._spec = fleet_lib.environment_spec(config)
+    self._spec = agents.environment_spec(config)
     self._stop = stop or threading.Event()
     self._hook = hook
     tf.random.set_seed(config.seed)
 
     self.run_writer = RunWriter(host_logdir(self._strategy, logdir))
-    self.agent = fleet_lib.make_agent(config, self._spec)
+    self.agent = agents.make_agent(config, self._spec)
     # One replica's batch: a time-major global batch cannot be split by a
     # strategy's batch split, so each replica reads its own from the queue.
-    self._batch_spec = data.trajectory_spec(
+    self._batch_spec = pipeline.trajectory_spec(
         self._spec.observation, self.agent.state_spec(),
         self._spec.num_actions, config.unroll_length,
         config.batch_size // replicas)
-    self.learner = Learner(self.agent, config, self._batch_spec,
-                           strategy=self._strategy)
-    self._checkpoints = tf.train.CheckpointManager(
-        self.learner.checkpoint, self.run_writer.checkpoint_dir, max_to_keep=3)
+    self.learner = Learner(self.agent,
+                           LearnerHyperparameters.from_config(config),
+                           self._batch_spec, strategy=self._strategy)
+    self._checkpoints = RunCheckpoints(self.run_writer.logdir,
+                                       self.learner.checkpoint)
     self.config = self._restore(config.copy_and_resolve_references())
     # config.json records the torso in use, also when 'auto' chose it.
-    self.config.torso = fleet_lib.torso_for(self.config, self._spec)
+    self.config.torso = agents.torso_for(self.config, self._spec)
     self.run_writer.write_config(self.config)
     # What a curve exported from this run cites (python -m impala_tf.curves).
     self.run_writer.log('start', dict(
         frames=int(self.learner.num_frames.numpy()),
         command=rundir_lib.command_line(), commit=rundir_lib.source_commit()))
 
-    self.queue = data.TrajectoryQueue(config.queue_capacity)
+    self.queue = pipeline.TrajectoryQueue(config.queue_capacity)
     self._frame_counter = FrameCounter(self.queue.put,
                                        config.num_action_repeats)
     self._episodes = EpisodeLog(self.run_writer, self.learner.num_frames, hook)
 
   def _restore(self, config):
-    """Resumes from the newest readable checkpoint, if any; the config in
-    use.
-
-    A checkpoint that cannot be read (files cut short or corrupted) is
-    skipped, with a warning naming it, for the one before it; when none of
-    the kept ones can be read the run stops rather than start again from
-    scratch over them. (TensorFlow writes a checkpoint's files before it
-    names it in the index, so a kill while writing leaves the previous one
-    named.)
-    """
-    kept = list(reversed(self._checkpoints.checkpoints))  # Newest first.
-    if not kept:
+    """Resumes from the newest readable checkpoint, if any
+    (`RunCheckpoints.restore_newest_readable`); the config in use."""
+    def restore(path):
+      self.learner.checkpoint.restore(path).assert_existing_objects_matched()
+    restored = self._checkpoints.restore_newest_readable(restore)
+    if restored is None:
       return config
-    for path in kept:
-      try:
-        self.learner.checkpoint.restore(path).assert_existing_objects_matched()
-      # What a damaged file raises varies (DataLossError, IndexError from a
-      # short read, a mismatch); any of them means this one is unreadable.
-      except Exception as error:  # pylint: disable=broad-except
-        logging.warning('checkpoint %s cannot be read (%s); trying the one '
-                        'before it', path, cli.one_line(error))
-        continue
-      if path != kept[0]:
-        logging.warning('resumed from %s, not from the newest checkpoint %s '
-                        '(unreadable)', path, kept[0])
-      logging.info('resumed from %s at %d frames', path,
-                   int(self.learner.num_frames.numpy()))
-      return _with_restored_hyperparameters(config, self.learner)
-    raise ValueError(f'none of the checkpoints in '
-                     f'{self.run_writer.checkpoint_dir} can be read '
-                     f'({", ".join(os.path.basename(p) for p in kept)}); '
-                     'move them away to start the run again')
+    logging.info('resumed from %s at %d frames', restored[0],
+                 int(self.learner.num_frames.numpy()))
+    return _with_restored_hyperparameters(config, self.learner)
 
   def save_checkpoint(self) -> str:
     """Writes a checkpoint named after the update count; returns its path."""
-    return self._checkpoints.save(
-        checkpoint_number=int(self.learner.num_updates.numpy()))
+    return self._checkpoints.save(int(self.learner.num_updates.numpy()))
 
   def _dataset(self):
     """Batches from the queue: one stream per replica, one replay buffer for
     all of them (they take turns with the queue)."""
     config = self.config
-    replay = (data.ReplayBuffer(config.replay_capacity, config.seed)
+    replay = (pipeline.ReplayBuffer(config.replay_capacity, config.seed)
               if config.replay_fraction > 0 else None)
-    make_replica_dataset = lambda unused_input_context: data.make_dataset(
+    make_replica_dataset = lambda unused_input_context: pipeline.make_dataset(
         self.queue, self._batch_spec, replay, config.replay_fraction)
     if self._strategy.num_replicas_in_sync > 1:
       return self._strategy.distribute_datasets_from_function(
@@ -293,8 +282,9 @@ class Trainer:
     Returns:
       The last training statistics, with ``num_frames`` and ``num_updates``.
     """
-    fleet = make_fleet(self.config, self.agent, self.learner.num_updates,
-                       self._spec, self._frame_counter, self._episodes)
+    fleet = make_fleet(fleet_lib.FleetSetup(
+        self.config, self.agent, self.learner.num_updates, self._spec,
+        self._frame_counter, self._episodes, self._make_groups))
     # A stop must also wake a learner that waits for data.
     closer = threading.Thread(
         target=lambda: (self._stop.wait(), self.queue.close()), daemon=True)
@@ -394,14 +384,16 @@ class _LoopTimer:
 def train(config: ml_collections.ConfigDict,
           logdir: str,
           stop: Optional[threading.Event] = None,
-          hook=None) -> Dict[str, float]:
+          hook=None,
+          make_groups: fleet_lib.GroupFactory = (
+              fleet_lib.make_environment_groups)) -> Dict[str, float]:
   """Trains until ``config.total_environment_frames`` (or
   ``config.stop_at_frames``) or a stop; see `Trainer` for the arguments.
 
   Returns:
     The last training statistics, with ``num_frames`` and ``num_updates``.
   """
-  return Trainer(config, logdir, stop, hook).run()
+  return Trainer(config, logdir, stop, hook, make_groups).run()
 
 
 def _print_progress(record, returns):

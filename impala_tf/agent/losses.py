@@ -7,7 +7,7 @@ are tuned for sums, so they stay valid only with sums.
 
 import tensorflow as tf
 
-REWARD_CLIPPING = ('abs_one', 'soft_asymmetric', 'paper_asymmetric', 'none')
+from impala_tf.choices import REWARD_CLIPPINGS
 
 
 def policy_gradient_loss(policy_logits: tf.Tensor, actions: tf.Tensor,
@@ -79,4 +79,4 @@ def clip_rewards(rewards: tf.Tensor, mode: str) -> tf.Tensor:
   if mode == 'none':
     return rewards
   raise ValueError(
-      f'Unknown reward clipping {mode!r}; choose one of {REWARD_CLIPPING}')
+      f'Unknown reward clipping {mode!r}; choose one of {REWARD_CLIPPINGS}')

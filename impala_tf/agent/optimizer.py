@@ -23,7 +23,8 @@ from typing import Sequence
 
 import tensorflow as tf
 
-STYLES = ('tf1', 'torch')
+from impala_tf.choices import RMSPROP_STYLES
+
 
 
 class RMSProp(tf.Module):
@@ -47,9 +48,9 @@ class RMSProp(tf.Module):
                style: str = 'tf1',
                name: str = 'rmsprop'):
     super().__init__(name=name)
-    if style not in STYLES:
+    if style not in RMSPROP_STYLES:
       raise ValueError(f'Unknown RMSProp style {style!r}; choose one of '
-                       f'{STYLES}')
+                       f'{RMSPROP_STYLES}')
     self.style = style
     self._variables = list(variables)
     self.decay = decay

@@ -18,8 +18,8 @@ from typing import Callable
 import numpy as np
 import tree
 
-from impala_tf.runtime.env_process import Episode, EnvironmentGroup
-from impala_tf.types import AgentOutput, Trajectory
+from impala_tf.runtime.environment_group import EnvironmentGroup
+from impala_tf.types import AgentOutput, Episode, Trajectory
 
 # policy(prev_action [n], env_output (leaves [n, ...]), state (leaves [n, ...]))
 #   → (AgentOutput (leaves [n, ...]), new state, policy_version [n]); numpy.

@@ -16,23 +16,17 @@ context.
 import math
 from typing import Dict, Optional
 
-import ml_collections
 import sonnet as snt
 import tensorflow as tf
 import tree
 
-from impala_tf import config as config_lib
-from impala_tf import corrections
-from impala_tf import losses
-from impala_tf.optimizer import RMSProp
+from impala_tf.agent import corrections
+from impala_tf.agent import losses
+from impala_tf.agent.hyperparameters import EVOLVABLE, LearnerHyperparameters
+from impala_tf.agent.optimizer import RMSProp
 from impala_tf.types import Trajectory
 
 SUM = tf.distribute.ReduceOp.SUM
-# The hyperparameters a run may change while it trains (population-based
-# training, paper.md §6.4), by their config field names. The learner holds each
-# in a variable, so a new value needs no retrace and lands in checkpoints.
-EVOLVABLE = ('learning_rate', 'entropy_cost', 'rmsprop_epsilon',
-             'max_grad_norm')
 
 
 class Learner:
@@ -40,7 +34,7 @@ class Learner:
 
   Args:
     agent: an `ImpalaAgent` (or any module with the same ``unroll``).
-    config: hyperparameters, see `config.learner_config`.
+    hyperparameters: a `LearnerHyperparameters` (of a validated config).
     batch_spec: a `Trajectory` of `tf.TensorSpec`: the shape and dtype of one
       replica's batch, time-major ``[T+1, B, ...]`` (``agent_state`` and
       ``level_name`` are ``[B, ...]``). The agent is built from it.
@@ -49,11 +43,10 @@ class Learner:
 
   def __init__(self,
                agent: snt.Module,
-               config: ml_collections.ConfigDict,
+               hyperparameters: LearnerHyperparameters,
                batch_spec: Trajectory,
                strategy: Optional[tf.distribute.Strategy] = None):
-    config_lib.validate_learner_config(config)
-    self._config = config
+    self._hyperparameters = hyperparameters
     self._agent = agent
     self._strategy = strategy or tf.distribute.get_strategy()
     with self._strategy.scope():
@@ -61,21 +54,23 @@ class Learner:
       self._variables = agent.trainable_variables
       self.optimizer = RMSProp(
           self._variables,
-          decay=config.rmsprop_decay,
-          momentum=config.rmsprop_momentum,
-          epsilon=config.rmsprop_epsilon,
-          style=config.rmsprop_style)
+          decay=hyperparameters.rmsprop_decay,
+          momentum=hyperparameters.rmsprop_momentum,
+          epsilon=hyperparameters.rmsprop_epsilon,
+          style=hyperparameters.rmsprop_style)
       self.num_frames = tf.Variable(0, dtype=tf.int64, trainable=False,
                                     name='num_frames')
       self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False,
                                      name='num_updates')
       self.initial_learning_rate = tf.Variable(
-          config.learning_rate, dtype=tf.float32, trainable=False,
+          hyperparameters.learning_rate, dtype=tf.float32, trainable=False,
           name='initial_learning_rate')
-      self.entropy_cost = tf.Variable(config.entropy_cost, dtype=tf.float32,
-                                      trainable=False, name='entropy_cost')
+      self.entropy_cost = tf.Variable(
+          hyperparameters.entropy_cost, dtype=tf.float32, trainable=False,
+          name='entropy_cost')
+      clips = _clips(hyperparameters.max_grad_norm)
       self.max_grad_norm = tf.Variable(
-          config.max_grad_norm if _clips(config.max_grad_norm) else 0.0,
+          hyperparameters.max_grad_norm if clips else 0.0,
           dtype=tf.float32, trainable=False, name='max_grad_norm')
     self._evolvable = dict(zip(EVOLVABLE, (
         self.initial_learning_rate, self.entropy_cost, self.optimizer.epsilon,
@@ -95,8 +90,8 @@ class Learner:
     # an empty buffer, is all fresh but counted the same.)
     batch_size = (batch_spec.level_name.shape[0] *
                   self._strategy.num_replicas_in_sync)
-    self._fresh_share = (
-        batch_size - round(config.replay_fraction * batch_size)) / batch_size
+    fresh = batch_size - round(hyperparameters.replay_fraction * batch_size)
+    self._fresh_share = fresh / batch_size
     self._train_step = tf.function(self._cross_replica_step)
 
   def hyperparameters(self, names) -> Dict[str, float]:
@@ -107,7 +102,8 @@ class Learner:
   def set_hyperparameters(self, values: Dict[str, float]) -> None:
     """Sets evolvable hyperparameters (population-based training)."""
     for name, value in values.items():
-      if name == 'max_grad_norm' and not _clips(self._config.max_grad_norm):
+      if (name == 'max_grad_norm' and
+          not _clips(self._hyperparameters.max_grad_norm)):
         raise ValueError('max_grad_norm cannot be evolved in a run without '
                          'gradient clipping (config.max_grad_norm=None)')
       self._hyperparameter(name).assign(value)
@@ -133,7 +129,7 @@ class Learner:
     """The learning rate of the next update: linear from the initial to 0."""
     fraction_done = tf.minimum(
         tf.cast(self.num_frames, tf.float64) /
-        float(self._config.total_environment_frames), 1.0)
+        float(self._hyperparameters.total_environment_frames), 1.0)
     return self.initial_learning_rate * tf.cast(1.0 - fraction_done, tf.float32)
 
   def train_step(self, batch: Trajectory) -> Dict[str, tf.Tensor]:
@@ -162,14 +158,14 @@ class Learner:
 
     learning_rate = self.learning_rate()
     gradient_norm = tf.linalg.global_norm(gradients)
-    if _clips(self._config.max_grad_norm):
+    if _clips(self._hyperparameters.max_grad_norm):
       gradients, _ = tf.clip_by_global_norm(
           gradients, self.max_grad_norm, use_norm=gradient_norm)
     self.optimizer.apply(gradients, learning_rate)
     num_steps = sums.pop('num_steps')
     self.num_frames.assign_add(tf.cast(
         tf.round(num_steps * self._fresh_share), tf.int64) *
-                               self._config.num_action_repeats)
+                               self._hyperparameters.num_action_repeats)
     self.num_updates.assign_add(1)
 
     steps = tf.cast(num_steps, tf.float32)
@@ -189,66 +185,68 @@ class Learner:
 
   def _replica_step(self, batch: Trajectory):
     """Gradients and loss sums for this replica's share of the batch."""
-    config = self._config
     with tf.GradientTape() as tape:
-      learner_outputs, _ = self._agent.unroll(
-          batch.agent_outputs.action, batch.env_outputs, batch.agent_state)
-      bootstrap_value = learner_outputs.baseline[-1]
-      # Align: learner_outputs[t] reads env_outputs[t] and so decides the
-      # action of agent_outputs[t + 1], which produced env_outputs[t + 1].
-      learner_outputs = tree.map_structure(lambda t: t[:-1], learner_outputs)
-      agent_outputs = tree.map_structure(lambda t: t[1:], batch.agent_outputs)
-      rewards = losses.clip_rewards(
-          tf.cast(batch.env_outputs.reward[1:], tf.float32),
-          config.reward_clipping)
-      discounts = (1.0 - tf.cast(batch.env_outputs.done[1:], tf.float32)
-                  ) * config.discounting
-
-      returns = corrections.targets(
-          config.off_policy_correction,
-          behaviour_policy_logits=agent_outputs.policy_logits,
-          target_policy_logits=learner_outputs.policy_logits,
-          actions=agent_outputs.action,
-          discounts=discounts,
-          rewards=rewards,
-          values=learner_outputs.baseline,
-          bootstrap_value=bootstrap_value,
-          clip_rho_threshold=config.clip_rho_threshold,
-          clip_c_threshold=config.clip_c_threshold,
-          clip_pg_rho_threshold=config.clip_pg_rho_threshold,
-          lambda_=config.vtrace_lambda)
-
-      pg_loss = losses.policy_gradient_loss(
-          learner_outputs.policy_logits, agent_outputs.action,
-          returns.pg_advantages,
-          epsilon=(corrections.EPSILON if config.off_policy_correction ==
-                   'epsilon_correction' else 0.0))
-      baseline_loss = losses.baseline_loss(returns.vs -
-                                           learner_outputs.baseline)
-      entropy_loss = losses.entropy_loss(learner_outputs.policy_logits)
-      total_loss = (pg_loss + config.baseline_cost * baseline_loss +
-                    self.entropy_cost * entropy_loss)
-
-    gradients = tape.gradient(total_loss, self._variables)
+      sums = self._loss_sums(batch)
+    gradients = tape.gradient(sums['total_loss'], self._variables)
     gradients = [
         tf.zeros_like(v) if g is None else g
         for g, v in zip(gradients, self._variables)
     ]
     policy_lag = tf.cast(self.num_updates, tf.float32) - tf.cast(
         batch.policy_version[1:], tf.float32)
-    sums = dict(
-        total_loss=total_loss,
+    sums['policy_lag'] = tf.reduce_sum(policy_lag)
+    return tf.distribute.get_replica_context().all_reduce(
+        SUM, (gradients, sums))
+
+  def _loss_sums(self, batch: Trajectory) -> Dict[str, tf.Tensor]:
+    """The losses of ``batch`` (``[T+1, B, ...]``), each a sum over time and
+    batch, with the sum of the importance weights ρ and the number of
+    steps."""
+    hp = self._hyperparameters
+    learner_outputs, _ = self._agent.unroll(
+        batch.agent_outputs.action, batch.env_outputs, batch.agent_state)
+    bootstrap_value = learner_outputs.baseline[-1]
+    # Align: learner_outputs[t] reads env_outputs[t] and so decides the
+    # action of agent_outputs[t + 1], which produced env_outputs[t + 1].
+    learner_outputs = tree.map_structure(lambda t: t[:-1], learner_outputs)
+    agent_outputs = tree.map_structure(lambda t: t[1:], batch.agent_outputs)
+    rewards = losses.clip_rewards(
+        tf.cast(batch.env_outputs.reward[1:], tf.float32), hp.reward_clipping)
+    discounts = (1.0 - tf.cast(batch.env_outputs.done[1:], tf.float32)
+                ) * hp.discounting
+
+    returns = corrections.targets(
+        hp.off_policy_correction,
+        behaviour_policy_logits=agent_outputs.policy_logits,
+        target_policy_logits=learner_outputs.policy_logits,
+        actions=agent_outputs.action,
+        discounts=discounts,
+        rewards=rewards,
+        values=learner_outputs.baseline,
+        bootstrap_value=bootstrap_value,
+        clip_rho_threshold=hp.clip_rho_threshold,
+        clip_c_threshold=hp.clip_c_threshold,
+        clip_pg_rho_threshold=hp.clip_pg_rho_threshold,
+        lambda_=hp.vtrace_lambda)
+
+    pg_loss = losses.policy_gradient_loss(
+        learner_outputs.policy_logits, agent_outputs.action,
+        returns.pg_advantages,
+        epsilon=(corrections.EPSILON if hp.off_policy_correction ==
+                 'epsilon_correction' else 0.0))
+    baseline_loss = losses.baseline_loss(returns.vs - learner_outputs.baseline)
+    entropy_loss = losses.entropy_loss(learner_outputs.policy_logits)
+    return dict(
+        total_loss=(pg_loss + hp.baseline_cost * baseline_loss +
+                    self.entropy_cost * entropy_loss),
         policy_gradient_loss=pg_loss,
         baseline_loss=baseline_loss,
         entropy_loss=entropy_loss,
         rho=tf.reduce_sum(tf.exp(returns.log_rhos)),
-        policy_lag=tf.reduce_sum(policy_lag),
         # float32: all-reduced with the rest on the compute devices (int32
         # tensors live on the host). Exact up to 2**24 steps per batch.
         num_steps=tf.cast(tf.size(rewards), tf.float32),
     )
-    return tf.distribute.get_replica_context().all_reduce(
-        SUM, (gradients, sums))
 
 
 def _clips(max_grad_norm: Optional[float]) -> bool:

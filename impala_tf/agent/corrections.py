@@ -20,9 +20,9 @@ from typing import NamedTuple, Optional
 
 import tensorflow as tf
 
-from impala_tf import vtrace
+from impala_tf.agent import vtrace
+from impala_tf.choices import CORRECTIONS
 
-CORRECTIONS = ('vtrace', 'one_step_is', 'epsilon_correction', 'no_correction')
 # Added to π(a|x) inside the log by 'epsilon_correction' (paper.md §2).
 EPSILON = 1e-6
 

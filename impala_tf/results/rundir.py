@@ -30,10 +30,16 @@ import ml_collections
 
 from impala_tf import config as config_lib
 
+# The package's directory, and the checkout (or site-packages) holding it.
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCE_ROOT = os.path.dirname(PACKAGE_DIR)
+
 CONFIG_FILE = 'config.json'
 METRICS_FILE = 'metrics.jsonl'
 CHECKPOINT_DIR = 'checkpoints'
 EVALUATION_FILE = 'evaluation.json'
+# Written by `impala_tf.sweep` into a sweep run that spent its frame budget.
+SWEEP_DONE_FILE = 'sweep_done.json'
 
 
 def command_line(argv: Optional[Sequence[str]] = None) -> str:
@@ -42,11 +48,9 @@ def command_line(argv: Optional[Sequence[str]] = None) -> str:
   which name this machine)."""
   argv = list(sys.argv if argv is None else argv)
   program = argv[0] if argv else ''
-  package_dir = os.path.dirname(os.path.abspath(__file__))
   if program.endswith('.py') and os.path.abspath(program).startswith(
-      package_dir + os.sep):
-    module = os.path.relpath(os.path.abspath(program)[:-3],
-                             os.path.dirname(package_dir))
+      PACKAGE_DIR + os.sep):
+    module = os.path.relpath(os.path.abspath(program)[:-3], SOURCE_ROOT)
     head = ['python', '-m', module.replace(os.sep, '.')]
   else:
     head = ['python', os.path.basename(program)] if program else ['python']
@@ -56,9 +60,9 @@ def command_line(argv: Optional[Sequence[str]] = None) -> str:
 def source_commit() -> str:
   """The git commit of the code this process runs, with ``-dirty`` when
   tracked files differ from it; 'unknown' outside a git checkout."""
-  top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   git = lambda *args: subprocess.run(
-      ['git', '-C', top, *args], capture_output=True, text=True, timeout=10)
+      ['git', '-C', SOURCE_ROOT, *args], capture_output=True, text=True,
+      timeout=10)
   try:
     head = git('rev-parse', 'HEAD')
     if head.returncode != 0:
@@ -93,6 +97,11 @@ def runs_below(directory: str) -> list:
     elif os.path.isdir(path):
       found.extend(runs_below(path))
   return found
+
+
+def is_sweep_run_done(logdir: str) -> bool:
+  """Whether ``logdir``, a run of a sweep, spent its frame budget."""
+  return os.path.exists(os.path.join(logdir, SWEEP_DONE_FILE))
 
 
 def read_config(logdir: str) -> ml_collections.ConfigDict:

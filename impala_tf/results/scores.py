@@ -17,6 +17,8 @@ from typing import Dict, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from impala_tf.envs import dmlab
+
 # (game, random, human) — paper.md §9 [DQNZOO atari_data.py].
 ATARI_REFERENCE_SCORES = {
     'alien': (227.8, 7127.7),
@@ -230,17 +232,6 @@ DMLAB30_TABLE_B1 = {
     'explore_object_rewards_many': (106.7, 2.4, 58.7, 62.6, 106.7, 2.438),
 }
 
-DMLAB30_TEST_LEVELS = tuple(DMLAB30_TABLE_B1)
-# Two levels are trained on a _train variant and evaluated on its _test
-# variant (paper.md §3.2); the other 28 are the same level in both.
-DMLAB30_TRAIN_TO_TEST = {
-    'rooms_collect_good_objects_train': 'rooms_collect_good_objects_test',
-    'rooms_exploit_deferred_effects_train':
-        'rooms_exploit_deferred_effects_test',
-}
-DMLAB30_TRAIN_LEVELS = tuple(
-    {v: k for k, v in DMLAB30_TRAIN_TO_TEST.items()}.get(level, level)
-    for level in DMLAB30_TEST_LEVELS)
 DMLAB30_REFERENCES = ('release', 'paper')
 
 # Table 3 (paper.md §3.1): mean capped HNS on the test levels, in %.
@@ -254,10 +245,7 @@ PAPER_TABLE_3 = {
 }
 
 # Table 2 (paper.md §2): mean final return of the 3 best of 24 settings, by
-# (off_policy_correction, replay) and level, in the caption's level order.
-TABLE_2_LEVELS = ('rooms_watermaze', 'rooms_keys_doors_puzzle',
-                  'lasertag_three_opponents_small',
-                  'explore_goal_locations_small', 'seekavoid_arena_01')
+# (off_policy_correction, replay) and level, in `dmlab.TABLE_2_LEVELS`'s order.
 PAPER_TABLE_2 = {
     ('vtrace', False): (46.8, 32.9, 31.3, 229.2, 43.8),
     ('one_step_is', False): (51.8, 35.9, 25.4, 215.8, 43.7),
@@ -280,7 +268,7 @@ class DmlabSummary(NamedTuple):
 
 def dmlab30_hns(level: str, score: float, references: str = 'release') -> float:
   """HNS of one DMLab-30 level (a _train name counts as its _test level)."""
-  level = DMLAB30_TRAIN_TO_TEST.get(level, level)
+  level = dmlab.DMLAB30_TRAIN_TO_TEST.get(level, level)
   if level not in DMLAB30_TABLE_B1:
     raise ValueError(f'{level!r} is not a DMLab-30 level')
   if references not in DMLAB30_REFERENCES:
@@ -301,11 +289,12 @@ def dmlab30_summary(level_scores: Mapping[str, float],
   """
   normalised = {}
   for level, score in level_scores.items():
-    test_level = DMLAB30_TRAIN_TO_TEST.get(level, level)
+    test_level = dmlab.DMLAB30_TRAIN_TO_TEST.get(level, level)
     if test_level in normalised:
       raise ValueError(f'{test_level!r} has two scores (train and test name)')
     normalised[test_level] = dmlab30_hns(level, score, references)
-  missing = [level for level in DMLAB30_TEST_LEVELS if level not in normalised]
+  missing = [level for level in dmlab.DMLAB30_TEST_LEVELS
+             if level not in normalised]
   if not normalised:
     return DmlabSummary(float('nan'), float('nan'), 0, missing)
   values = np.array(list(normalised.values()))

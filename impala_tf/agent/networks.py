@@ -27,9 +27,9 @@ import sonnet as snt
 import tensorflow as tf
 import tree
 
+from impala_tf.choices import TORSOS
 from impala_tf.types import AgentOutput, StepOutput
 
-TORSOS = ('shallow', 'deep', 'mlp', 'minatar')
 
 
 class ShallowTorso(snt.Module):
