@@ -476,3 +476,36 @@ def test_resume_falls_back_to_the_checkpoint_before_an_unreadable_one(
   _cut_short(older)
   with pytest.raises(ValueError, match='none of the checkpoints'):
     training.Trainer(config, logdir)
+
+
+def test_evaluate_falls_back_to_the_checkpoint_before_an_unreadable_one(
+    tmp_path):
+  """Evaluation restores through the same owner of checkpoints as training:
+  a truncated newest checkpoint is skipped for the one before it, in the
+  library and on the command line."""
+  config = load_config('catch')
+  config.num_actors = 1
+  config.envs_per_actor = 2
+  logdir = str(tmp_path)
+  trainer = training.Trainer(config, logdir)
+  trainer.learner.num_updates.assign(5)
+  older = trainer.save_checkpoint()
+  trainer.learner.num_updates.assign(9)
+  newest = trainer.save_checkpoint()
+  trainer.run_writer.close()
+  _cut_short(newest)
+
+  results = evaluate.evaluate(logdir, episodes_per_level=4)
+  assert results['catch']['episodes'] == 4
+  written = rundir.read_evaluation(logdir)
+  assert written['checkpoint'] == os.path.basename(older)
+
+  os.remove(os.path.join(logdir, rundir.EVALUATION_FILE))
+  command = subprocess.run(
+      [sys.executable, '-m', 'impala_tf.evaluate', f'--logdir={logdir}',
+       '--episodes_per_level=4'], cwd=REPO, capture_output=True, text=True,
+      timeout=300)
+  assert command.returncode == 0, command.stderr[-2000:]
+  written = rundir.read_evaluation(logdir)
+  assert written['checkpoint'] == os.path.basename(older)
+  assert written['levels']['catch']['episodes'] == 4
