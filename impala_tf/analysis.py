@@ -24,5 +24,5 @@ if __name__ == '__main__':
   # Flags live here, not at import: library modules must not claim names.
   flags.DEFINE_list('runs', [], 'Run directories to plot.')
   flags.DEFINE_string('output', 'learning_curves.png', 'PNG to write.')
-  flags.DEFINE_integer('window', 100, 'Episodes in the rolling mean.')
+  flags.DEFINE_integer('window', 50, 'Episodes in the running mean.')
   cli.run(main, only_reads_input=True)

@@ -23,12 +23,20 @@ def make_run(path):
   return str(path)
 
 
-def test_episodes_and_learning_curve(tmp_path):
+def log_returns(run, level, returns):
+  """One episode every 100 frames, each followed by a learner record."""
+  for step, value in enumerate(returns):
+    run.log('episode', dict(frames=step * 100, level=level,
+                            episode_return=float(value), episode_length=9))
+    run.log('train', dict(frames=step * 100))
+
+
+def test_episodes_and_learner_records(tmp_path):
   logdir = make_run(tmp_path / 'myrun')
   frame = analysis.episodes(logdir)
   assert len(frame) == 5 and set(frame['run']) == {'myrun'}
-  curve = analysis.learning_curve(logdir, 'pong', window=2)
-  np.testing.assert_allclose(curve['mean_return'], [1.0, 2.0, 4.0, 6.0])
+  assert frame[frame['level'] == 'pong']['episode_return'].tolist() == [
+      1.0, 3.0, 5.0, 7.0]
   records = analysis.train_records(logdir)
   assert records['fps'].tolist() == [1000.0]
 
@@ -50,13 +58,11 @@ def test_final_returns_and_top_k(tmp_path):
     config = config_lib.base_config()
     config.off_policy_correction = method
     run.write_config(config)
-    for step, value in enumerate(returns):
-      run.log('episode', dict(frames=step * 100, level='catch',
-                              episode_return=float(value), episode_length=9))
+    log_returns(run, 'catch', returns)
     run.close()
-  logdirs = analysis.runs_in(str(tmp_path))
+  logdirs = rundir.runs_below(str(tmp_path))
   assert len(logdirs) == 5
-  final = analysis.final_returns(logdirs, last=2)
+  final = analysis.final_returns(logdirs, window=2)
   by_run = final.set_index('run')['final_return']
   assert by_run['run0'] == 6.0 and by_run['run1'] == 5.0
   assert by_run['run3'] == 1.0
@@ -73,19 +79,17 @@ def test_a_sweep_repeated_over_seeds_keeps_every_run(tmp_path):
     config = config_lib.base_config()
     config.seed = seed
     run.write_config(config)
-    for step, value in enumerate(returns):
-      run.log('episode', dict(frames=step * 100, level='catch',
-                              episode_return=value, episode_length=9))
+    log_returns(run, 'catch', returns)
     run.close()
   # A multi-worker run's worker directory is part of its run, not a run.
   worker = RunWriter(str(tmp_path / 'seed_1' / 'vtrace' / 'worker_1'))
   worker.log('episode', dict(frames=0, level='catch', episode_return=9.0,
                              episode_length=9))
   worker.close()
-  logdirs = analysis.runs_in(str(tmp_path))
+  logdirs = rundir.runs_below(str(tmp_path))
   assert [os.path.relpath(d, tmp_path) for d in logdirs] == [
       os.path.join('seed_0', 'vtrace'), os.path.join('seed_1', 'vtrace')]
-  final = analysis.final_returns(logdirs, last=1)
+  final = analysis.final_returns(logdirs, window=1)
   assert len(final) == 2
   assert final.set_index('seed')['final_return'].to_dict() == {0: 1.0, 1: 5.0}
   assert final.set_index('seed')['mean_return'].to_dict() == {0: 0.5, 1: 3.5}
@@ -95,12 +99,10 @@ def test_a_sweep_repeated_over_seeds_keeps_every_run(tmp_path):
 def test_average_learning_curve_over_runs(tmp_path):
   for name, values in [('a', [0.0, 2.0, 4.0]), ('b', [2.0, 2.0, 2.0, 2.0])]:
     run = RunWriter(str(tmp_path / name))
-    for step, value in enumerate(values):
-      run.log('episode', dict(frames=step * 100, level='catch',
-                              episode_return=value, episode_length=9))
+    log_returns(run, 'catch', values)
     run.close()
   curve = analysis.average_learning_curve(
-      analysis.runs_in(str(tmp_path)), 'catch', window=1, points=5)
+      rundir.runs_below(str(tmp_path)), 'catch', window=1, points=5)
   # Frames 0..200 (the shorter run's end); run a rises 0 → 4, b stays at 2.
   np.testing.assert_allclose(curve['frames'], [0, 50, 100, 150, 200])
   np.testing.assert_allclose(curve['mean_return'], [1, 1.5, 2, 2.5, 3])
@@ -116,7 +118,7 @@ def test_a_run_that_has_just_started_has_no_results_yet(tmp_path):
     run.close()
   assert analysis.episodes(str(tmp_path / 'started')).empty
   assert analysis.train_records(str(tmp_path / 'started')).empty
-  final = analysis.final_returns([done, str(tmp_path / 'started')], last=2)
+  final = analysis.final_returns([done, str(tmp_path / 'started')], window=2)
   assert set(final['run']) == {'done'}
 
 

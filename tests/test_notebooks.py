@@ -24,17 +24,19 @@ NOTEBOOKS = os.path.join(REPO, 'notebooks')
 
 def make_run(path, returns, level='catch', evaluation=None, policy_lag=None,
              **overrides):
-  """A run directory with these episode returns (one per 1,000 frames),
-  and a learner record with this policy lag if one is given."""
+  """A run directory with these episode returns, one per 1,000 frames,
+  each followed by a learner record (with this policy lag if one is
+  given), so that its learning curve has a point at every episode."""
   run = RunWriter(str(path))
   config = config_lib.base_config()
   config.update(overrides)
   run.write_config(config)
   for i, value in enumerate(returns):
-    run.log('episode', dict(frames=(i + 1) * 1000, level=level,
+    frames = (i + 1) * 1000
+    run.log('episode', dict(frames=frames, level=level,
                             episode_return=float(value), episode_length=9))
-  if policy_lag is not None:
-    run.log('train', dict(frames=len(returns) * 1000, policy_lag=policy_lag))
+    run.log('train', dict(frames=frames, **(
+        {} if policy_lag is None else dict(policy_lag=policy_lag))))
   run.close()
   if evaluation is not None:
     with open(os.path.join(str(path), rundir.EVALUATION_FILE), 'w') as f:
@@ -69,12 +71,28 @@ def test_every_notebook_is_tested():
       tested)
 
 
+def table_rows(text, first_column):
+  """The rows of the DataFrames displayed in ``text`` (their text/plain
+  form, JSON-escaped by `execute`) whose first column after the index is
+  one of ``first_column``: name → its other cells."""
+  rows = {}
+  for line in text.replace('\\n', '\n').splitlines():
+    cells = line.split('"')[0].split()
+    if len(cells) > 2 and cells[1] in first_column:
+      rows[cells[1]] = cells[2:]
+  return rows
+
+
 def test_learning_curves(tmp_path, monkeypatch):
-  make_run(tmp_path / 'runs' / 'a', [0, 1, 2, 3])
-  make_run(tmp_path / 'runs' / 'b', [-1, -1])
+  # 60 episodes: the final return is the mean of the last 50 (10 to 59).
+  make_run(tmp_path / 'runs' / 'a', list(range(60)))
+  make_run(tmp_path / 'runs' / 'b', [-1, -3])
   text = execute('learning_curves.ipynb', tmp_path, monkeypatch,
                  IMPALA_RUNS=tmp_path / 'runs')
-  assert '2 runs' in text
+  rows = table_rows(text, ('a', 'b'))
+  # level, final_return, episodes, frames
+  assert rows['a'] == ['catch', '34.5', '60', '60000']
+  assert rows['b'] == ['catch', '-2.0', '2', '2000']
 
 
 def test_rho_c_sweep_finds_the_best_cell(tmp_path, monkeypatch):
@@ -221,9 +239,22 @@ def test_paper_tables(tmp_path, monkeypatch):
   make_run(tmp_path / 'atari' / 'breakout', [0], level='breakout',
            evaluation={'breakout': 400.0})
   make_run(tmp_path / 'dmlab' / 'dmlab30', [0], level='rooms_watermaze',
-           evaluation={'rooms_watermaze': 54.0})
+           evaluation={'rooms_watermaze': 30.0})
   text = execute('paper_tables.ipynb', tmp_path, monkeypatch,
                  IMPALA_ATARI_RUNS=tmp_path / 'atari',
                  IMPALA_DMLAB_RUNS=tmp_path / 'dmlab')
-  assert '| ours |' in text
-  assert 'missing' in text.lower()  # 55 games and 29 levels without runs.
+  # Human-normalised scores by hand, from the standard references (random,
+  # human): Pong (-20.7, 14.6), Breakout (1.7, 30.5); rooms_watermaze in
+  # the original release's dmlab30.py (4.065, 54).
+  pong = 100 * (20.0 + 20.7) / (14.6 + 20.7)
+  breakout = 100 * (400.0 - 1.7) / (30.5 - 1.7)
+  watermaze = 100 * (30.0 - 4.065) / (54 - 4.065)
+  atari = (f'| ours | {(pong + breakout) / 2:.1f} | '
+           f'{(pong + breakout) / 2:.1f} | 2 |')
+  assert atari in text
+  assert f'| ours | {watermaze:.1f} (uncapped {watermaze:.1f}) | 1 |' in text
+  rows = table_rows(text, ('breakout', 'pong', 'rooms_watermaze'))
+  assert float(rows['pong'][1]) == pytest.approx(pong)
+  assert float(rows['breakout'][1]) == pytest.approx(breakout)
+  assert float(rows['rooms_watermaze'][1]) == pytest.approx(watermaze,
+                                                            abs=0.05)

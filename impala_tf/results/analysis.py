@@ -1,7 +1,5 @@
 """Run directories as pandas DataFrames, and learning-curve plots.
 
-  python -m impala_tf.analysis --runs=runs/pong --output=pong.png
-
 Reads the run-directory format (`impala_tf.results.rundir`), so it works on runs
 that are still going and on runs from other machines, and the published
 curve CSVs of sweep runs (`impala_tf.curves`), so that a study can be
@@ -61,11 +59,6 @@ def _records(logdir: str, kind: str, columns: Sequence[str]) -> pd.DataFrame:
   return pd.DataFrame(records) if records else pd.DataFrame(columns=columns)
 
 
-def runs_in(directory: str) -> list:
-  """The run directories below ``directory`` (`rundir.runs_below`)."""
-  return rundir.runs_below(directory)
-
-
 def configs(logdirs: Sequence[str]) -> pd.DataFrame:
   """One row per run: its name and every config field (a tidy table to
   join results with)."""
@@ -78,26 +71,26 @@ def configs(logdirs: Sequence[str]) -> pd.DataFrame:
   return pd.DataFrame(rows)
 
 
-def final_returns(logdirs: Sequence[str], last: int = 100) -> pd.DataFrame:
-  """Per run and level: the mean return of its last ``last`` training
-  episodes (``final_return``), the mean over all its training episodes
-  (``mean_return``, the area under its learning curve per episode), the
-  mean policy lag of its batches in updates (``policy_lag``, NaN for a run
-  that logged none), the episodes and frames it had, its directory
-  (``logdir``) and its config fields. Runs of the same name (one sweep
-  repeated over seeds) stay separate rows; average them with `seed_summary`
-  or a groupby."""
+def final_returns(logdirs: Sequence[str], window: int = 50) -> pd.DataFrame:
+  """Per run and level, the `curves.summary` of its learning curve
+  (`curves.curve_from_run` with ``window`` episodes): ``final_return`` (the
+  mean of the last ``window`` episodes at the last log line),
+  ``mean_return`` (the area under the curve ÷ the frames it spans),
+  ``policy_lag``, ``episodes`` and ``frames``; with its directory
+  (``logdir``) and its config fields. A run or level with no curve yet (no
+  log line, or no episode ended) has no row. Runs of the same name (one
+  sweep repeated over seeds) stay separate rows; average them with
+  `seed_summary` or a groupby."""
   rows = []
   for logdir in logdirs:
-    frame = episodes(logdir)
     config = configs([logdir]).iloc[0].to_dict()
-    lags = train_records(logdir).get('policy_lag', pd.Series(dtype=float))
-    for level, group in frame.sort_values('frames').groupby('level'):
-      rows.append(dict(config, level=level, logdir=logdir,
-                       final_return=group['episode_return'].tail(last).mean(),
-                       mean_return=group['episode_return'].mean(),
-                       policy_lag=lags.mean(),
-                       episodes=len(group), frames=group['frames'].max()))
+    for level in sorted(episodes(logdir)['level'].unique()):
+      try:
+        summary = curves_lib.summary(
+            curves_lib.curve_from_run(logdir, window, level))
+      except ValueError:  # No log line or no finished episode yet.
+        continue
+      rows.append(dict(config, level=level, logdir=logdir, **summary))
   return pd.DataFrame(rows)
 
 
@@ -139,34 +132,22 @@ def top_k_mean(frame: pd.DataFrame, by: Sequence[str], k: int = 3,
       lambda values: values.nlargest(k).mean())
 
 
-def learning_curve(logdir: str, level: Optional[str] = None,
-                   window: int = 100) -> pd.DataFrame:
-  """frames, wall_time and the rolling mean return over ``window`` episodes
-  (of ``level``, or of all levels)."""
-  frame = episodes(logdir)
-  if level is not None:
-    frame = frame[frame['level'] == level]
-  frame = frame.sort_values('frames')
-  frame['mean_return'] = frame['episode_return'].rolling(
-      window, min_periods=1).mean()
-  return frame[['frames', 'wall_time', 'level', 'mean_return']]
-
-
 def average_learning_curve(logdirs: Sequence[str], level: Optional[str] = None,
-                           window: int = 100,
+                           window: int = 50,
                            points: int = 100) -> pd.DataFrame:
   """The mean over runs (seeds, or a method's best settings) of their
-  `learning_curve`s, each interpolated at ``points`` frame counts from the
-  first episode to the shortest run's last one: columns frames,
-  mean_return, and std_return across the runs."""
+  learning curves (`curves.curve_from_run`), each interpolated at ``points``
+  frame counts (`average_curves`): columns frames, mean_return, and
+  std_return across the runs."""
   return average_curves(
-      [learning_curve(logdir, level, window) for logdir in logdirs], points)
+      [curves_lib.curve_from_run(logdir, window, level) for logdir in logdirs],
+      points)
 
 
 def average_curves(curves: Sequence[pd.DataFrame],
                    points: int = 100) -> pd.DataFrame:
-  """The mean over curves (frames and mean_return columns: `learning_curve`,
-  or curve CSVs read by `curves.read_curve`), each interpolated at
+  """The mean over curves (frames and mean_return columns:
+  `curves.curve_from_run`, or curve CSVs read by `curves.read_curve`), each interpolated at
   ``points`` frame counts from the latest first point to the earliest last
   one, points without a mean return left out: columns frames, mean_return,
   and std_return across the curves."""
@@ -204,8 +185,9 @@ def draw_rho_c_grid(axis, grid: pd.DataFrame, title: str) -> None:
 
 
 def plot_learning_curves(logdirs: Sequence[str], output: str,
-                         window: int = 100) -> None:
-  """Mean episode return against frames, one line per run and level."""
+                         window: int = 50) -> None:
+  """Each run's learning curve (`curves.curve_from_run`) per level: the mean
+  return of the last ``window`` episodes against frames."""
   # Here, not at import: a notebook that imports this module keeps its own
   # backend; files are drawn without a display.
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
@@ -214,7 +196,7 @@ def plot_learning_curves(logdirs: Sequence[str], output: str,
   for logdir in logdirs:
     name = os.path.basename(os.path.normpath(logdir))
     for level in episodes(logdir)['level'].unique():
-      curve = learning_curve(logdir, level, window)
+      curve = curves_lib.curve_from_run(logdir, window, level)
       axis.plot(curve['frames'] / 1e6, curve['mean_return'],
                 label=f'{name}: {level}')
   axis.set_xlabel('environment frames (millions)')
