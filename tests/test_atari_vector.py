@@ -93,16 +93,31 @@ def test_the_soak_benchmark_fails_vector_steps_as_often_as_single_games():
 
 
 def test_the_vector_backend_on_atari_through_a_group():
+  """A group in its worker process returns exactly what the same vector,
+  seeded as the group seeds it (seed + i), returns stepped here."""
   group = EnvironmentGroup(
       [None] * 4, ['pong'] * 4, seed=0,
       vector_fn=functools.partial(atari_vector.make_vector_game, 'pong', 4))
+  direct = atari_vector.make_vector_game('pong', 4)
+  actions = np.random.default_rng(0).integers(0, 6, (30, 4))
   try:
     first = group.start()
-    assert first.observation.shape == (4, 84, 84, 4)
-    step = group.step(np.zeros(4, np.int64))
-    assert step.env_output.reward.shape == (4,) and not step.errors
+    np.testing.assert_array_equal(first.observation,
+                                  direct.reset(np.arange(4)))
+    assert first.done.all()  # Every first step starts an episode.
+    for t, action in enumerate(actions):
+      step = group.step(action)
+      expected = direct.step(action)
+      assert not step.errors
+      np.testing.assert_array_equal(step.env_output.observation,
+                                    expected.observation)
+      np.testing.assert_array_equal(step.env_output.reward, expected.reward)
+      np.testing.assert_array_equal(step.env_output.done, expected.done)
+      # No episode of Pong ends in 30 steps: the step counts run on.
+      np.testing.assert_array_equal(step.env_output.info.episode_step, t + 1)
   finally:
     group.close()
+    direct.close()
 
 
 @pytest.mark.slow  # A seeded reset reloads the ROM: about 0.3 s a game.

@@ -82,10 +82,33 @@ def test_batches_never_exceed_the_maximum():
 
 
 def test_timeout_bounds_the_wait_for_company():
-  batcher = DynamicBatcher(lambda x: x, max_batch_size=100, timeout_s=0.05)
+  calls = []  # (when, rows) of each batched call.
+
+  def fn(x):
+    calls.append((time.monotonic(), len(x)))
+    return x
+
+  timeout = 0.5
+  batcher = DynamicBatcher(fn, max_batch_size=100, timeout_s=timeout)
+  # Alone, a call waits the whole timeout for company, then goes alone
+  # (the upper bound leaves the scheduler a timeout's worth of slack).
   start = time.monotonic()
   np.testing.assert_array_equal(batcher(np.arange(3)), np.arange(3))
-  assert time.monotonic() - start < 2.0
+  assert [rows for _, rows in calls] == [3]
+  assert timeout <= calls[0][0] - start < 2 * timeout
+
+  # A call that comes within the timeout joins the first one's batch ...
+  calls.clear()
+  late = threading.Timer(timeout / 5, batcher, args=(np.arange(2),))
+  late.start()
+  np.testing.assert_array_equal(batcher(np.arange(3)), np.arange(3))
+  late.join()
+  assert [rows for _, rows in calls] == [5]
+  # ... and one that comes after the batch went waits for a batch of its own.
+  calls.clear()
+  batcher(np.arange(3))
+  batcher(np.arange(2))
+  assert [rows for _, rows in calls] == [3, 2]
   batcher.close()
 
 

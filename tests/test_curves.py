@@ -1,11 +1,18 @@
 """Learning curves as data: export, provenance, milestones and figures."""
 
+import os
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from impala_tf.results import curves
 from impala_tf.results import rundir
 from impala_tf.runtime.run_writer import RunWriter
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def make_run(path, with_start=True):
@@ -104,9 +111,27 @@ def test_command_line_reads_like_what_a_user_typed():
       'python soak.py --x=1')
 
 
-def test_source_commit_names_this_checkout():
-  commit = rundir.source_commit()
-  assert commit == 'unknown' or len(commit.split('-')[0]) == 40
+def test_source_commit_names_this_checkout(tmp_path):
+  """In a git checkout (the repository, as CI clones it) the commit is
+  HEAD's, dirty exactly when a tracked file differs; a copy of the package
+  outside any checkout says 'unknown'."""
+  git = lambda *args: subprocess.run(['git', '-C', REPO, *args],
+                                     capture_output=True, text=True)
+  head = git('rev-parse', 'HEAD')
+  assert head.returncode == 0, 'the tests run from a git checkout'
+  dirty = bool(git('status', '--porcelain', '--untracked-files=no').stdout)
+  assert rundir.source_commit() == (head.stdout.strip() +
+                                    ('-dirty' if dirty else ''))
+
+  shutil.copytree(os.path.join(REPO, 'impala_tf'), tmp_path / 'impala_tf',
+                  ignore=shutil.ignore_patterns('__pycache__'))
+  outside = subprocess.run(
+      [sys.executable, '-c', 'from impala_tf.results import rundir; '
+       'print(rundir.source_commit())'], cwd=tmp_path, capture_output=True,
+      text=True, env=dict(os.environ, PYTHONPATH=str(tmp_path),
+                          GIT_CEILING_DIRECTORIES=str(tmp_path.parent)))
+  assert outside.returncode == 0, outside.stderr[-2000:]
+  assert outside.stdout.strip() == 'unknown'
 
 
 def test_summary_weighs_the_curve_by_frames_not_by_log_lines():

@@ -44,21 +44,37 @@ def test_full_queue_blocks_producers_and_loses_nothing():
 def test_closing_the_queue_releases_blocked_producers_and_the_consumer():
   trajectory_queue = pipeline.TrajectoryQueue(capacity=1)
   trajectory_queue.put('a')
-  errors = []
+  outcomes = []
 
   def produce():
     try:
       trajectory_queue.put('b')
-    except pipeline.QueueClosedError as error:
-      errors.append(error)
+      outcomes.append('put')
+    except pipeline.QueueClosedError:
+      outcomes.append('closed')
 
   producer = threading.Thread(target=produce)
   producer.start()
-  time.sleep(0.2)
+  # Blocked on the full queue: several polls later it has neither put its
+  # trajectory nor given up.
+  time.sleep(5 * pipeline._POLL_S)  # pylint: disable=protected-access
+  assert producer.is_alive() and outcomes == []
+  assert trajectory_queue.size() == 1
   trajectory_queue.close()
   producer.join(timeout=5)
-  assert len(errors) == 1
+  assert not producer.is_alive() and outcomes == ['closed']
   assert list(trajectory_queue) == ['a']  # Drains, then ends.
+
+  # A consumer blocked on an empty queue gets None at the close.
+  empty = pipeline.TrajectoryQueue(capacity=1)
+  taken = []
+  consumer = threading.Thread(target=lambda: taken.append(empty.get()))
+  consumer.start()
+  time.sleep(5 * pipeline._POLL_S)  # pylint: disable=protected-access
+  assert consumer.is_alive() and taken == []
+  empty.close()
+  consumer.join(timeout=5)
+  assert not consumer.is_alive() and taken == [None]
   with pytest.raises(ValueError, match='capacity'):
     pipeline.TrajectoryQueue(0)
 

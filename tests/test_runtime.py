@@ -379,12 +379,33 @@ def test_short_runs_in_other_runtime_settings(tmp_path, overrides):
   config.total_environment_frames = 6_000
   config.log_interval_s = 0.5
   config.update(overrides)
-  stats = training.train(config, str(tmp_path))
+  trainer = training.Trainer(config, str(tmp_path))
+  initial = [v.numpy() for v in trainer.agent.trainable_variables]
+  stats = trainer.run()
+  # Every update consumed one whole batch of fresh steps (under the
+  # mirrored strategy, each replica its half of it).
+  frames_per_update = (config.unroll_length * config.batch_size *
+                       config.num_action_repeats)
+  assert stats['num_frames'] == stats['num_updates'] * frames_per_update
   assert stats['num_frames'] >= 6_000
   records = train_records(str(tmp_path))
-  assert records and records[-1]['total_loss'] == records[-1]['total_loss']
+  assert records and all(np.isfinite(r['total_loss']) for r in records)
+  # A policy over Catch's 3 actions: entropy in (0, log 3].
+  assert all(0 < r['entropy'] <= np.log(3) + 1e-5 for r in records)
+  # The updates moved the weights.
+  assert any(not np.allclose(before, after.numpy()) for before, after in zip(
+      initial, trainer.agent.trainable_variables))
+  if config.strategy == 'mirrored':
+    # Both replicas hold the same weights after every update.
+    for variable in trainer.agent.trainable_variables:
+      copies = [v.numpy() for v in variable.values]
+      assert len(copies) == 2
+      for copy in copies[1:]:
+        np.testing.assert_array_equal(copy, copies[0])
   if not config.dynamic_batching:
     assert records[-1]['inference_batch_size'] == 0.0  # No batcher.
+  else:
+    assert records[-1]['inference_batch_size'] >= 1.0
   assert worker_pids(os.getpid()) == []
 
 
