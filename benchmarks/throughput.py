@@ -78,13 +78,13 @@ import tree
 from benchmarks import free_atari  # pylint: disable=g-import-not-at-top
 from benchmarks import proc_tree
 from benchmarks import throughput_summary
-from impala_tf.results import rundir
-from impala_tf.runtime.pipeline import trajectory_spec
 from impala_tf.agent.hyperparameters import LearnerHyperparameters
 from impala_tf.agent.learner import Learner
+from impala_tf.results import rundir
 from impala_tf.runtime import agents
 from impala_tf.runtime import fleet
 from impala_tf.runtime import training
+from impala_tf.runtime.pipeline import trajectory_spec
 
 _CONFIG = config_flags.DEFINE_config_file(
     'config', 'paper_configs/atari_expert_shallow.py:pong', 'Run config.')

@@ -12,8 +12,8 @@ The argument is the base config (``path[:argument]``); default: Catch.
 import os
 
 from impala_tf import config as config_lib
-from impala_tf.agent import corrections
 from impala_tf import sweep_plan
+from impala_tf.agent import corrections
 
 REPLAY_FRACTIONS = (0.0, 0.5)  # Without, and with 50 % replay (paper.md §2).
 

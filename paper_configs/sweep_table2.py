@@ -19,9 +19,9 @@ import os
 import numpy as np
 
 from impala_tf import config as config_lib
+from impala_tf import sweep_plan
 from impala_tf.agent import corrections
 from impala_tf.population import rules
-from impala_tf import sweep_plan
 
 NUM_SETTINGS = 24  # Sweep size (paper.md §3.1).
 SEED = 2018

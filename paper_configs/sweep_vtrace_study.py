@@ -25,8 +25,8 @@ import math
 import os
 
 from impala_tf import config as config_lib
-from impala_tf.agent import corrections
 from impala_tf import sweep_plan
+from impala_tf.agent import corrections
 
 TRUNCATIONS = (0.5, 1.0, 10.0, None)  # None: no truncation (∞).
 REPLAY_FRACTIONS = (0.0, 0.5)

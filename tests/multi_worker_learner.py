@@ -25,19 +25,18 @@ def main(task_index, ports, input_path, output_path):
   import tensorflow as tf
   import tree
 
-  from impala_tf.runtime import pipeline
   from impala_tf.agent import networks
-  from impala_tf.runtime.pipeline import trajectory_spec
   from impala_tf.agent.hyperparameters import LearnerHyperparameters
   from impala_tf.agent.learner import Learner
-  from impala_tf.runtime import training
+  from impala_tf.runtime import placement
+  from impala_tf.runtime.pipeline import trajectory_spec
   from tests import distribute
   # pylint: enable=g-import-not-at-top
 
   inputs = np.load(input_path)
   config = ml_collections.ConfigDict(json.loads(str(inputs['config'])))
   config.strategy = 'multi_worker_mirrored'
-  strategy = training.make_strategy(config)
+  strategy = placement.make_strategy(config)
   num_workers = len(ports)
   assert strategy.num_replicas_in_sync == num_workers
 

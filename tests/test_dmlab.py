@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from impala_tf.results import rundir
 from impala_tf.envs import dmlab
+from impala_tf.results import rundir
 
 FAKE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         'fake_deepmind_lab')

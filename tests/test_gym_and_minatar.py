@@ -10,8 +10,8 @@ import tensorflow as tf
 
 from impala_tf import config as config_lib
 from impala_tf import envs
-from impala_tf.results import rundir
 from impala_tf.envs import minatar
+from impala_tf.results import rundir
 from impala_tf.runtime import agents
 from impala_tf.runtime.environment_group import EnvironmentGroup, make_env_fn
 

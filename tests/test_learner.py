@@ -1,5 +1,7 @@
 """The learner step: counters, schedule, statistics, strategies, learning."""
 
+import dataclasses
+import json
 import os
 import socket
 import subprocess
@@ -11,10 +13,10 @@ import tensorflow as tf
 import tree
 
 from impala_tf import config as config_lib
-from impala_tf.runtime import pipeline
 from impala_tf.agent import networks
 from impala_tf.agent.hyperparameters import LearnerHyperparameters
 from impala_tf.agent.learner import Learner, restore_policy
+from impala_tf.runtime import pipeline
 from impala_tf.runtime.pipeline import trajectory_spec
 from impala_tf.types import (AgentOutput, StepOutput, StepOutputInfo,
                              Trajectory)
@@ -319,7 +321,7 @@ def test_multi_worker_mirrored_strategy_gives_the_same_update(tmp_path):
   batch = loop.unroll()
   inputs = str(tmp_path / 'inputs.npz')
   np.savez(inputs,
-           config=learner._config.to_json(),
+           config=json.dumps(dataclasses.asdict(learner._hyperparameters)),
            unroll_length=unroll_length, batch_size=batch_size,
            **{f'weight_{i}': v.numpy()
               for i, v in enumerate(agent.trainable_variables)},

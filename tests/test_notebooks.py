@@ -11,11 +11,11 @@ import nbformat
 import pandas as pd
 import pytest
 
-from impala_tf import config as config_lib
 from impala_tf import choices
+from impala_tf import config as config_lib
+from impala_tf import sweep_plan
 from impala_tf.results import curves
 from impala_tf.results import rundir
-from impala_tf import sweep_plan
 from impala_tf.runtime.run_writer import RunWriter
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -128,7 +128,7 @@ def test_population_of_four_on_ray_tune(local_ray, tmp_path):
   config.pbt.population_size = 4
   config.pbt.burn_in_frames = 2_000
   config.pbt.ready_after_episodes = 60
-  config.rules.fitness = 'mean_episode_return'
+  config.pbt.fitness = 'mean_episode_return'
   config.pbt.exploit_threshold = 0.05
   logdir = str(tmp_path)
   results = tune_runner.run_population(config, logdir, cpus_per_member=0.5)

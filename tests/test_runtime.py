@@ -220,9 +220,9 @@ def test_resume_continues_frames_schedule_and_state_exactly(tmp_path, caplog):
   spec = agents.environment_spec(config)
   observation_spec, num_actions = spec
   agent = agents.make_agent(config, spec)
-  from impala_tf.runtime.pipeline import trajectory_spec  # pylint: disable=g-import-not-at-top
   from impala_tf.agent.hyperparameters import LearnerHyperparameters  # pylint: disable=g-import-not-at-top
   from impala_tf.agent.learner import Learner  # pylint: disable=g-import-not-at-top
+  from impala_tf.runtime.pipeline import trajectory_spec  # pylint: disable=g-import-not-at-top
   learner = Learner(agent, LearnerHyperparameters.from_config(config),
                     trajectory_spec(
       observation_spec, agent.state_spec(), num_actions, config.unroll_length,

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from impala_tf.results import scores
 from impala_tf.envs import atari
 from impala_tf.envs import dmlab
+from impala_tf.results import scores
 
 
 @pytest.mark.parametrize('column,median', [

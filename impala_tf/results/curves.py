@@ -42,8 +42,8 @@ import ml_collections
 import numpy as np
 import pandas as pd
 
-from impala_tf.results import rundir
 from impala_tf import sweep_plan
+from impala_tf.results import rundir
 
 # Where a command's relative paths (paper_configs/...) are: the checkout root.
 

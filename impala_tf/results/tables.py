@@ -17,10 +17,10 @@ from typing import Dict, Sequence, Tuple
 
 import pandas as pd
 
-from impala_tf.results import rundir
-from impala_tf.results import scores
 from impala_tf.envs import atari
 from impala_tf.envs import dmlab
+from impala_tf.results import rundir
+from impala_tf.results import scores
 
 TABLES = ('atari57', 'dmlab30')
 

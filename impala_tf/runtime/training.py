@@ -13,18 +13,14 @@ the learner logs the lag. After each update the loop calls the fleet's
 Running it again on the same ``logdir`` resumes from the last checkpoint.
 """
 
-import collections
 import logging
 import math
-import os
 import signal
-import sys
 import threading
 import time
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import ml_collections
-import numpy as np
 import tensorflow as tf
 
 from impala_tf import config as config_lib
@@ -36,8 +32,10 @@ from impala_tf.runtime import fleet as fleet_lib
 from impala_tf.runtime import local
 from impala_tf.runtime import pipeline
 from impala_tf.runtime.checkpoints import RunCheckpoints
+from impala_tf.runtime.loop_records import (EpisodeLog, FrameCounter,
+                                            LoopTimer, print_progress)
+from impala_tf.runtime.placement import host_logdir, make_strategy
 from impala_tf.runtime.run_writer import RunWriter
-from impala_tf.types import Episode, Trajectory
 
 
 def _with_restored_hyperparameters(config: ml_collections.ConfigDict,
@@ -63,33 +61,6 @@ def _with_restored_hyperparameters(config: ml_collections.ConfigDict,
   return config
 
 
-def make_strategy(config: ml_collections.ConfigDict) -> tf.distribute.Strategy:
-  if config.strategy == 'mirrored':
-    devices = config.devices or [
-        d.name for d in tf.config.list_logical_devices('GPU')]
-    if devices and all('CPU' in d.upper() for d in devices):
-      # Replicas on CPU devices (tests, debugging): reduce on one device.
-      # The default collective ops key their instances per strategy, and a
-      # second strategy in the same process collides with the first's.
-      return tf.distribute.MirroredStrategy(
-          devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
-    return tf.distribute.MirroredStrategy(config.devices)
-  if config.strategy == 'multi_worker_mirrored':
-    # The hosts and this process's place among them come from TF_CONFIG.
-    return tf.distribute.MultiWorkerMirroredStrategy()
-  return tf.distribute.get_strategy()
-
-
-def host_logdir(strategy: tf.distribute.Strategy, logdir: str) -> str:
-  """Where this host writes: ``logdir`` for the chief (or a single host);
-  under MultiWorkerMirroredStrategy, other hosts write their own logs and
-  checkpoints (every host must save, TF's rule) into ``logdir/worker_<i>``."""
-  if strategy.extended.should_checkpoint:
-    return logdir
-  resolver = strategy.cluster_resolver
-  return os.path.join(logdir, f'{resolver.task_type}_{resolver.task_id}')
-
-
 class _StopOnSignals:
   """Sets ``stop`` on SIGINT/SIGTERM while active (main thread only)."""
 
@@ -111,67 +82,6 @@ class _StopOnSignals:
   def __exit__(self, *exc):
     for sig, handler in self._previous.items():
       signal.signal(sig, handler)
-
-
-class FrameCounter:
-  """Counts each level's frames on the way from the actors to the queue.
-
-  Slow levels (language, large maps) get fewer frames than the round robin
-  suggests, which matters when comparing per-level scores.
-  """
-
-  def __init__(self, put: fleet_lib.TrajectorySink, frames_per_step: int):
-    self._put = put
-    self._frames_per_step = frames_per_step
-    self._lock = threading.Lock()
-    self._frames_by_level = collections.Counter()
-
-  def __call__(self, trajectory: Trajectory) -> None:
-    steps = len(trajectory.policy_version) - 1
-    with self._lock:
-      self._frames_by_level[trajectory.level_name] += (
-          steps * self._frames_per_step)
-    self._put(trajectory)
-
-  def shares(self) -> Dict[str, float]:
-    """Each level's share of the frames counted so far."""
-    with self._lock:
-      total = sum(self._frames_by_level.values())
-      return {level: frames / total
-              for level, frames in self._frames_by_level.items()}
-
-
-class EpisodeLog:
-  """Writes each finished episode to the run directory and keeps the recent
-  returns for the periodic log line; called from actor threads."""
-
-  def __init__(self, run: RunWriter, frames: tf.Variable, hook=None):
-    self._run = run
-    self._frames = frames
-    self._hook = hook
-    self._lock = threading.Lock()
-    self._recent: Dict[str, List[float]] = collections.defaultdict(list)
-    self.num_episodes = 0
-
-  def __call__(self, episode: Episode) -> None:
-    self._run.log('episode', dict(
-        frames=int(self._frames.numpy()),
-        level=episode.level_name,
-        episode_return=episode.episode_return,
-        episode_length=episode.episode_length))
-    with self._lock:
-      self._recent[episode.level_name].append(episode.episode_return)
-      self.num_episodes += 1
-      if self._hook is not None:
-        self._hook.on_episode(episode.level_name, episode.episode_return)
-
-  def take_recent_returns(self) -> Dict[str, float]:
-    """Mean return per level since the last call."""
-    with self._lock:
-      recent = {level: float(np.mean(returns))
-                for level, returns in self._recent.items() if returns}
-      self._recent.clear()
-    return recent
 
 
 def make_fleet(setup: fleet_lib.FleetSetup) -> fleet_lib.Fleet:
@@ -311,7 +221,7 @@ class Trainer:
   def _loop(self, batches, fleet: fleet_lib.Fleet) -> Dict[str, float]:
     """Train steps until the budget is spent or a stop; logs and checkpoints."""
     stats = {}
-    timer = _LoopTimer(int(self.learner.num_frames.numpy()))
+    timer = LoopTimer(int(self.learner.num_frames.numpy()))
     last_checkpoint = time.monotonic()
     budget = self._budget()
     while not self._stop.is_set() and self.learner.num_frames.numpy() < budget:
@@ -351,34 +261,7 @@ class Trainer:
     if self._hook is not None:
       record.update(self._hook.on_log(self.learner))
     self.run_writer.log('train', record)
-    _print_progress(record, returns)
-
-
-class _LoopTimer:
-  """Frames per second and the learner's idle share between log lines."""
-
-  def __init__(self, frames: int):
-    self._last_log = time.monotonic()
-    self._last_frames = frames
-    self._waiting = self._busy = 0.0
-
-  def add(self, waiting: float, busy: float) -> None:
-    """Seconds spent waiting for a batch, and training on it."""
-    self._waiting += waiting
-    self._busy += busy
-
-  def seconds_since_log(self, now: float) -> float:
-    return now - self._last_log
-
-  def take(self, now: float, frames: int) -> Dict[str, float]:
-    """The rates since the last call; starts the next interval."""
-    rates = dict(
-        fps=(frames - self._last_frames) / (now - self._last_log),
-        learner_idle_fraction=self._waiting / max(
-            self._waiting + self._busy, 1e-9))
-    self._last_log, self._last_frames = now, frames
-    self._waiting = self._busy = 0.0
-    return rates
+    print_progress(record, returns)
 
 
 def train(config: ml_collections.ConfigDict,
@@ -395,11 +278,3 @@ def train(config: ml_collections.ConfigDict,
   """
   return Trainer(config, logdir, stop, hook, make_groups).run()
 
-
-def _print_progress(record, returns):
-  returns_text = '  '.join(f'{level} {value:+.2f}'
-                           for level, value in sorted(returns.items()))
-  print(f'[{record["frames"] / 1e6:8.3f}M frames] {record["fps"]:7.0f} fps  '
-        f'loss {record["total_loss"]:9.3f}  entropy {record["entropy"]:.3f}  '
-        f'lag {record["policy_lag"]:.1f}  return {returns_text or "-"}',
-        file=sys.stderr, flush=True)
