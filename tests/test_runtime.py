@@ -474,18 +474,24 @@ def _cut_short(checkpoint_path):
     f.truncate(size // 2)
 
 
-def test_resume_falls_back_to_the_checkpoint_before_an_unreadable_one(
-    tmp_path, caplog):
-  config = load_config('catch')
-  logdir = str(tmp_path)
+def two_checkpoints_the_newest_cut_short(config, logdir):
+  """A run directory with checkpoints at updates 5 and 9, the one at 9
+  truncated; their paths."""
   trainer = training.Trainer(config, logdir)
   trainer.learner.num_updates.assign(5)
   older = trainer.save_checkpoint()
   trainer.learner.num_updates.assign(9)
   newest = trainer.save_checkpoint()
   trainer.run_writer.close()
-
   _cut_short(newest)
+  return older, newest
+
+
+def test_resume_falls_back_to_the_checkpoint_before_an_unreadable_one(
+    tmp_path, caplog):
+  config = load_config('catch')
+  logdir = str(tmp_path)
+  older, newest = two_checkpoints_the_newest_cut_short(config, logdir)
   with caplog.at_level('WARNING'):
     resumed = training.Trainer(config, logdir)
   resumed.run_writer.close()
@@ -508,13 +514,7 @@ def test_evaluate_falls_back_to_the_checkpoint_before_an_unreadable_one(
   config.num_actors = 1
   config.envs_per_actor = 2
   logdir = str(tmp_path)
-  trainer = training.Trainer(config, logdir)
-  trainer.learner.num_updates.assign(5)
-  older = trainer.save_checkpoint()
-  trainer.learner.num_updates.assign(9)
-  newest = trainer.save_checkpoint()
-  trainer.run_writer.close()
-  _cut_short(newest)
+  older, _ = two_checkpoints_the_newest_cut_short(config, logdir)
 
   results = evaluate.evaluate(logdir, episodes_per_level=4)
   assert results['catch']['episodes'] == 4
