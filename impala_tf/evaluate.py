@@ -3,8 +3,8 @@
   python -m impala_tf.evaluate --logdir=runs/pong [--episodes_per_level=N]
 
 Restores the newest readable checkpoint (falling back to the one before a
-damaged one, as training does: `runtime.checkpoints`) and plays with the actor's own stepping: the
-recurrent state is carried, actions are sampled from the policy (as in the
+damaged one, as training does: `runtime.checkpoints`) and plays with the
+actor's own stepping: the recurrent state is carried, actions are sampled from the policy (as in the
 paper's evaluation), environments run in evaluation mode (on Atari: whole
 games, not episodes cut at a life loss). Writes ``evaluation.json`` into the
 run directory: per level, the returns of every episode and their mean.

@@ -1,7 +1,6 @@
 """Runs a sweep (`sweep_plan.Sweep`): each config trained into its own run
-directory. Runs go one after
-another on this machine, or in parallel as Ray tasks when a Ray address is
-given. A run that reached its frame budget is marked done
+directory. Runs go one after another on this machine, or in parallel as Ray
+tasks when a Ray address is given. A run that reached its frame budget is marked done
 (``sweep_done.json`` in its directory) and never run again; one that was
 interrupted resumes from its checkpoint. So running the same command again
 finishes an interrupted sweep. ``--runs`` picks some runs by name (shell
@@ -24,6 +23,7 @@ from impala_tf import cli
 from impala_tf.results import rundir
 from impala_tf.runtime import training
 from impala_tf.sweep_plan import Sweep, load_sweep, run_configs, select_runs
+
 
 def train_run(config: ml_collections.ConfigDict, run_dir: str) -> dict:
   """Trains (or resumes) one run; marks it done if it spent its budget."""
@@ -55,7 +55,8 @@ def run_sweep(sweep: Sweep, logdir: str, ray_address: Optional[str] = None,
     remote_train = ray.remote(num_cpus=cpus_per_run)(train_run)
     ray.get([remote_train.remote(configs[name], os.path.join(logdir, name))
              for name in todo])
-  return {name: rundir.is_sweep_run_done(os.path.join(logdir, name)) for name in configs}
+  return {name: rundir.is_sweep_run_done(os.path.join(logdir, name))
+          for name in configs}
 
 
 def main(argv):

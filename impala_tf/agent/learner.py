@@ -84,8 +84,8 @@ class Learner:
         max_grad_norm=self.max_grad_norm)
     self._weights = tf.train.Checkpoint(agent=agent, optimizer=self.optimizer)
     # With replay, round(replay_fraction · B) trajectories of each batch of B
-    # were seen before (data.make_dataset); frames count only the others, so
-    # that the frame budget and the learning-rate schedule are in
+    # were seen before (runtime.pipeline.make_dataset); frames count only the
+    # others, so that the frame budget and the learning-rate schedule are in
     # environment frames with or without replay. (The very first batch, from
     # an empty buffer, is all fresh but counted the same.)
     batch_size = (batch_spec.level_name.shape[0] *

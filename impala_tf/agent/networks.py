@@ -31,7 +31,6 @@ from impala_tf.choices import TORSOS
 from impala_tf.types import AgentOutput, StepOutput
 
 
-
 class ShallowTorso(snt.Module):
   """The A3C torso (paper.md §5.2). Frames ``[N, H, W, C]`` uint8 → ``[N, 256]``."""
 

@@ -26,7 +26,6 @@ import tensorflow as tf
 from impala_tf.choices import RMSPROP_STYLES
 
 
-
 class RMSProp(tf.Module):
   """TF1-style RMSProp over a fixed list of variables.
 

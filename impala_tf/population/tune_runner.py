@@ -33,7 +33,8 @@ def run_population(config: ml_collections.ConfigDict, logdir: str,
   logdir = os.path.abspath(logdir)
   os.makedirs(logdir, exist_ok=True)
   population = ray.remote(Population).options(num_cpus=0).remote(
-      config.pbt.to_dict(), os.path.join(logdir, ancestry.EVENTS_FILE), config.seed)
+      config.pbt.to_dict(), os.path.join(logdir, ancestry.EVENTS_FILE),
+      config.seed)
   config_dict = config.to_dict()
 
   def member_trainable(tune_config):

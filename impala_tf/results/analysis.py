@@ -147,7 +147,8 @@ def average_learning_curve(logdirs: Sequence[str], level: Optional[str] = None,
 def average_curves(curves: Sequence[pd.DataFrame],
                    points: int = 100) -> pd.DataFrame:
   """The mean over curves (frames and mean_return columns:
-  `curves.curve_from_run`, or curve CSVs read by `curves.read_curve`), each interpolated at
+  `curves.curve_from_run`, or curve CSVs read by `curves.read_curve`), each
+  interpolated at
   ``points`` frame counts from the latest first point to the earliest last
   one, points without a mean return left out: columns frames, mean_return,
   and std_return across the curves."""

@@ -215,7 +215,8 @@ def _load_sweep(argument: str) -> sweep_plan.Sweep:
 
 def export_tree(logdir: str, output: str, window: int = 50) -> List[str]:
   """Exports every run below ``logdir`` that its sweep marked done
-  (`rundir.is_sweep_run_done`) to ``output``, keeping the layout: ``logdir/a/b/run``
+  (`rundir.is_sweep_run_done`) to ``output``, keeping the layout:
+  ``logdir/a/b/run``
   → ``output/a/b/run.csv``. Returns the CSVs written, sorted. A run that is
   not done yet is left out (its curve would be cut short). A ``logdir`` that
   holds no run at all is a ValueError."""

@@ -16,7 +16,8 @@ with `make_actor`.
 """
 
 import functools
-from typing import Callable, Dict, List, NamedTuple, Optional, Protocol, Sequence
+from typing import (Callable, Dict, List, NamedTuple, Optional, Protocol,
+                    Sequence)
 
 import ml_collections
 import tensorflow as tf

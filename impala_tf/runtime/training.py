@@ -89,8 +89,8 @@ def make_fleet(setup: fleet_lib.FleetSetup) -> fleet_lib.Fleet:
   if setup.config.runtime == 'ray':
     # Imported here: Ray starts nothing at import, but takes a second and
     # much memory to import, which runs on the local fleet need not pay.
-    from impala_tf.runtime import ray as ray_runtime  # pylint: disable=g-import-not-at-top
-    return ray_runtime.RayActors(setup)
+    from impala_tf.runtime import ray  # pylint: disable=g-import-not-at-top
+    return ray.RayActors(setup)
   return local.LocalActors(setup)
 
 
@@ -102,9 +102,9 @@ class Trainer:
     config: a full run config (`config.base_config` and a paper config).
     logdir: the run directory; resumes from its checkpoints if there are any.
     stop: set it (from any thread) to checkpoint and stop early.
-    hook: optional, e.g. `pbt.MemberHook`: ``hook.on_episode(level,
-      episode_return)`` for every finished episode and
-      ``hook.on_log(learner)`` (→ a dict to add to the log record) at every
+    hook: optional, e.g. `population.members.MemberHook`:
+      ``hook.on_episode(level, episode_return)`` for every finished episode
+      and ``hook.on_log(learner)`` (→ a dict to add to the log record) at every
       log interval, in the learner's thread.
     make_groups: the fleet's environment groups (`fleet.FleetSetup`);
       benchmarks and fault tests hand in their own.
@@ -277,4 +277,3 @@ def train(config: ml_collections.ConfigDict,
     The last training statistics, with ``num_frames`` and ``num_updates``.
   """
   return Trainer(config, logdir, stop, hook, make_groups).run()
-
