@@ -125,17 +125,10 @@ def test_the_floor_check_finds_an_upward_import(tmp_path):
 
 
 def function_lengths(path):
-  """(name, lines) of every function in ``path``, its docstring not
-  counted (the documentation of a function's arguments is not its size)."""
+  """(name, lines) of every function in ``path``, its docstring counted."""
   for node in ast.walk(ast.parse(open(path).read())):
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-      lines = node.end_lineno - node.lineno + 1
-      first = node.body[0]
-      if (isinstance(first, ast.Expr) and
-          isinstance(first.value, ast.Constant) and
-          isinstance(first.value.value, str)):
-        lines -= first.end_lineno - first.lineno + 1
-      yield node.name, lines
+      yield node.name, node.end_lineno - node.lineno + 1
 
 
 # Functions that are a literal config: one field a line, each with its

@@ -98,18 +98,9 @@ def from_logits(behaviour_policy_logits,
     ValueError: an argument has the wrong rank or shape (the message names it).
   """
   with tf.name_scope(name):
-    behaviour_policy_logits = tf.convert_to_tensor(behaviour_policy_logits)
-    target_policy_logits = tf.convert_to_tensor(target_policy_logits)
-    actions = tf.convert_to_tensor(actions)
-    _check_compatible('target_policy_logits', target_policy_logits,
-                      'behaviour_policy_logits', behaviour_policy_logits.shape)
-    if behaviour_policy_logits.shape.rank is not None:
-      if behaviour_policy_logits.shape.rank < 2:
-        raise ValueError(
-            'behaviour_policy_logits must be [T, ..., num_actions], got shape '
-            f'{behaviour_policy_logits.shape}')
-      _check_compatible('actions', actions, 'the logits without their last axis',
-                        behaviour_policy_logits.shape[:-1])
+    (behaviour_policy_logits, target_policy_logits,
+     actions) = _logits_and_actions(behaviour_policy_logits,
+                                    target_policy_logits, actions)
     behaviour_log_probs = action_log_probs(behaviour_policy_logits, actions)
     target_log_probs = action_log_probs(target_policy_logits, actions)
     log_rhos = target_log_probs - behaviour_log_probs
@@ -167,31 +158,12 @@ def from_importance_weights(log_rhos,
     ValueError: an argument has the wrong rank or shape, or a threshold is
       not positive (the message names it).
   """
-  for arg_name, threshold in (('clip_rho_threshold', clip_rho_threshold),
-                              ('clip_c_threshold', clip_c_threshold),
-                              ('clip_pg_rho_threshold', clip_pg_rho_threshold)):
-    if isinstance(threshold, (int, float)) and not threshold > 0:
-      raise ValueError(f'{arg_name} must be positive or None, got {threshold}')
-  if isinstance(lambda_, (int, float)) and not 0 <= lambda_ <= 1:
-    raise ValueError(f'lambda_ must be in [0, 1], got {lambda_}')
-
+  _check_truncation(clip_rho_threshold, clip_c_threshold,
+                    clip_pg_rho_threshold, lambda_)
   with tf.name_scope(name):
-    log_rhos = tf.convert_to_tensor(log_rhos)
+    log_rhos, discounts, rewards, values, bootstrap_value = _time_major(
+        log_rhos, discounts, rewards, values, bootstrap_value)
     dtype = log_rhos.dtype
-    discounts = tf.convert_to_tensor(discounts, dtype=dtype)
-    rewards = tf.convert_to_tensor(rewards, dtype=dtype)
-    values = tf.convert_to_tensor(values, dtype=dtype)
-    bootstrap_value = tf.convert_to_tensor(bootstrap_value, dtype=dtype)
-    if log_rhos.shape.rank is not None and log_rhos.shape.rank < 1:
-      raise ValueError(
-          f'log_rhos must have a leading time axis [T, ...], got shape '
-          f'{log_rhos.shape}')
-    for arg_name, tensor in (('discounts', discounts), ('rewards', rewards),
-                             ('values', values)):
-      _check_compatible(arg_name, tensor, 'log_rhos', log_rhos.shape)
-    _check_compatible('bootstrap_value', bootstrap_value,
-                      'log_rhos without its time axis', log_rhos.shape[1:])
-
     rhos = tf.exp(log_rhos)
     clipped_rhos = _clip(rhos, clip_rho_threshold)
     cs = _to_dtype(lambda_, dtype) * _clip(rhos, clip_c_threshold)
@@ -258,6 +230,63 @@ def _discounted_trace_sum(deltas: tf.Tensor, decays: tf.Tensor) -> tf.Tensor:
       body=lambda offset, acc, span: (offset * 2, *double(acc, span, offset)),
       loop_vars=(tf.constant(1), acc, span))
   return acc
+
+
+def _check_truncation(clip_rho_threshold: Threshold,
+                      clip_c_threshold: Threshold,
+                      clip_pg_rho_threshold: Threshold,
+                      lambda_: Union[float, tf.Tensor]) -> None:
+  """ValueError naming a threshold that is not positive, or a λ outside
+  [0, 1] (tensors are not checked: they may be traced)."""
+  for arg_name, threshold in (('clip_rho_threshold', clip_rho_threshold),
+                              ('clip_c_threshold', clip_c_threshold),
+                              ('clip_pg_rho_threshold', clip_pg_rho_threshold)):
+    if isinstance(threshold, (int, float)) and not threshold > 0:
+      raise ValueError(f'{arg_name} must be positive or None, got {threshold}')
+  if isinstance(lambda_, (int, float)) and not 0 <= lambda_ <= 1:
+    raise ValueError(f'lambda_ must be in [0, 1], got {lambda_}')
+
+
+def _logits_and_actions(behaviour_policy_logits, target_policy_logits,
+                        actions):
+  """The inputs of `from_logits` as tensors, checked: both logits
+  ``[T, ..., num_actions]`` of one shape, actions ``[T, ...]``. ValueError
+  naming the first that does not fit."""
+  behaviour_policy_logits = tf.convert_to_tensor(behaviour_policy_logits)
+  target_policy_logits = tf.convert_to_tensor(target_policy_logits)
+  actions = tf.convert_to_tensor(actions)
+  _check_compatible('target_policy_logits', target_policy_logits,
+                    'behaviour_policy_logits', behaviour_policy_logits.shape)
+  if behaviour_policy_logits.shape.rank is not None:
+    if behaviour_policy_logits.shape.rank < 2:
+      raise ValueError(
+          'behaviour_policy_logits must be [T, ..., num_actions], got shape '
+          f'{behaviour_policy_logits.shape}')
+    _check_compatible('actions', actions, 'the logits without their last axis',
+                      behaviour_policy_logits.shape[:-1])
+  return behaviour_policy_logits, target_policy_logits, actions
+
+
+def _time_major(log_rhos, discounts, rewards, values, bootstrap_value):
+  """The five inputs as tensors of log_rhos' dtype, checked: log_rhos,
+  discounts, rewards and values ``[T, ...]`` of one shape, bootstrap_value
+  ``[...]``. ValueError naming the first that does not fit."""
+  log_rhos = tf.convert_to_tensor(log_rhos)
+  dtype = log_rhos.dtype
+  discounts = tf.convert_to_tensor(discounts, dtype=dtype)
+  rewards = tf.convert_to_tensor(rewards, dtype=dtype)
+  values = tf.convert_to_tensor(values, dtype=dtype)
+  bootstrap_value = tf.convert_to_tensor(bootstrap_value, dtype=dtype)
+  if log_rhos.shape.rank is not None and log_rhos.shape.rank < 1:
+    raise ValueError(
+        f'log_rhos must have a leading time axis [T, ...], got shape '
+        f'{log_rhos.shape}')
+  for arg_name, tensor in (('discounts', discounts), ('rewards', rewards),
+                           ('values', values)):
+    _check_compatible(arg_name, tensor, 'log_rhos', log_rhos.shape)
+  _check_compatible('bootstrap_value', bootstrap_value,
+                    'log_rhos without its time axis', log_rhos.shape[1:])
+  return log_rhos, discounts, rewards, values, bootstrap_value
 
 
 def _check_compatible(arg_name: str, tensor: tf.Tensor, reference_name: str,
