@@ -17,7 +17,15 @@ three ways at once:
 
 Sampling starts ``--warmup`` seconds after the worker processes exist.
 ``--free_environments`` profiles the system with environments that cost
-nothing (`benchmarks/free_atari.py`): what is left is the runtime's own.
+nothing (`benchmarks/free_atari.py`), ``--free_network`` with a network that
+costs nothing (`benchmarks/free_network.py`); with both, what is left is the
+runtime's own. Per frame of the system's rate in the same window, it reports
+the learner process's CPU µs by kind of thread (``cpu_us_per_frame``) and
+the µs of GIL held by any of its Python threads (``gil_us_per_frame``): one
+learner process cannot take more than 10⁶ / gil_us_per_frame frames/s,
+however many cores it is given. ``--config.runtime=ray`` profiles the Ray
+runtime's learner process the same way (its child processes are then Ray's
+as well as the environments').
 
   python benchmarks/profile_system.py [--seconds=30] [--warmup=20] \\
       [--config.atari_backend=gymnasium ...]
@@ -29,6 +37,7 @@ read another process's memory (the default for a child process on Linux).
 import collections
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -60,6 +69,10 @@ _RAW_DIR = flags.DEFINE_string('raw_dir', None, "Keep py-spy's raw "
 _FREE = flags.DEFINE_bool('free_environments', False, 'Profile the system '
                           'with environments that cost nothing '
                           '(benchmarks/free_atari.py).')
+_FREE_NETWORK = flags.DEFINE_bool('free_network', False, 'Profile the system '
+                                  'with a network that costs nothing '
+                                  '(benchmarks/free_network.py).')
+_OUTPUT = flags.DEFINE_string('output', None, 'Also write the JSON here.')
 THROUGHPUT = os.path.join(REPO, 'benchmarks', 'throughput.py')
 
 # (activity, patterns): a sample belongs to the first activity one of whose
@@ -87,6 +100,12 @@ _ACTIVITIES = {
         ('enqueueing trajectories', ['put', 'FrameCounter']),
         ('other', ['']),
     ],
+    'Ray collector': [
+        ('waiting for unrolls', ['wait']),
+        ('receiving and deserialising unrolls', ['get']),
+        ('enqueueing trajectories', ['put', 'FrameCounter']),
+        ('other', ['']),
+    ],
     'other Python threads': [('all', [''])],
 }
 
@@ -98,6 +117,8 @@ def thread_kind(name: str) -> str:
     return 'inference (dynamic_batcher)'
   if name.startswith('actor_'):
     return 'actor threads'
+  if name == 'ray_collector':
+    return 'Ray collector'
   return 'other Python threads'
 
 
@@ -170,11 +191,14 @@ def main(argv):
   system = subprocess.Popen(
       [sys.executable, THROUGHPUT, *passed,
        '--part=system_free' if _FREE.value else '--part=system',
+       *(['--free_network'] if _FREE_NETWORK.value else []),
        f'--warmup={_WARMUP.value}', f'--seconds={seconds + 30}'],
       cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
   try:
-    workers = wait_for_workers(system.pid)
+    wait_for_workers(system.pid)
     time.sleep(_WARMUP.value)  # Tracing, queues filling: the warm-up.
+    # Listed after the warm-up: Ray's actors start their workers late.
+    workers = proc_tree.descendants(system.pid)[1:]
     cpu_before = thread_cpu(system.pid)
     workers_before = proc_tree.cpu_seconds(workers)
     with tempfile.TemporaryDirectory() as tmp:
@@ -203,23 +227,42 @@ def main(argv):
     cpu_by_kind[kind_of_thread.get(
         tid, 'native threads (TensorFlow kernels, tf.data)')] += (
             seconds_used - cpu_before.get(tid, 0.0))
-  cpu_by_kind['environment worker processes'] = workers_cpu
   expected = seconds * _RATE.value  # Samples per thread over the window.
-  print(json.dumps(dict(
+  gil_share = sum(c for *_, c in gil) / expected
+  system_figures = json.loads(system.stdout.read().strip().splitlines()[-1])
+  frames = system_figures['fps'] * seconds  # In the sampled window.
+  record = dict(
       benchmark='profile_system',
+      machine=f'{platform.machine()}, {os.cpu_count()} cores',
       config_flags=passed,
       free_environments=_FREE.value,
+      free_network=_FREE_NETWORK.value,
       seconds=seconds,
-      system=json.loads(system.stdout.read().strip().splitlines()[-1]),
+      frames_per_second=round(system_figures['fps']),
+      gil_us_per_frame=round(gil_share * seconds * 1e6 / frames, 2),
+      cpu_us_per_frame=dict(
+          learner_process=round(sum(cpu_by_kind.values()) * 1e6 / frames, 2),
+          **{k: round(v * 1e6 / frames, 2)
+             for k, v in cpu_by_kind.most_common()},
+          child_processes=round(workers_cpu * 1e6 / frames, 2)),
+      system=system_figures,
       wall_share_by_thread=breakdown(
           wall, lambda counter: sum(counter.values())),
       gil_share_of_time=breakdown(gil, lambda counter: expected),
-      gil_free_share=round(1 - sum(c for *_, c in gil) / expected, 3),
+      gil_free_share=round(1 - gil_share, 3),
       threads_per_kind=dict(collections.Counter(kind_of_thread.values())),
       cpu_seconds=dict(
           available=round(seconds * len(os.sched_getaffinity(0)), 1),
-          **{k: round(v, 1) for k, v in cpu_by_kind.most_common()}),
-  ), indent=2))
+          **{k: round(v, 1) for k, v in cpu_by_kind.most_common()},
+          child_processes=round(workers_cpu, 1)),
+  )
+  text = json.dumps(record, indent=2)
+  print(text)
+  if _OUTPUT.value:
+    os.makedirs(os.path.dirname(os.path.abspath(_OUTPUT.value)),
+                exist_ok=True)
+    with open(_OUTPUT.value, 'w') as f:
+      f.write(text + '\n')
 
 
 if __name__ == '__main__':

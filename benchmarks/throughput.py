@@ -18,6 +18,11 @@ With ``--free_environments`` every cycle also measures
                a fixed stack of frames; all else is real), the most any
                Atari backend could give on this machine.
 
+With ``--free_network`` the system parts and L use a network that costs
+nothing (`benchmarks/free_network.py`: the same inputs, outputs and state;
+the learner still runs a real train step on it). ``--part=system_free
+--free_network`` is then the runtime alone, its own ceiling.
+
 The parts share the machine, so the ceiling for the system is
 1 / (1/E + 1/I + 1/L); the goal is system ≥ 0.85 × ceiling. Frames are agent
 steps × 4 (action repeats), as in the paper.
@@ -76,6 +81,7 @@ import tensorflow as tf
 import tree
 
 from benchmarks import free_atari  # pylint: disable=g-import-not-at-top
+from benchmarks import free_network
 from benchmarks import proc_tree
 from benchmarks import throughput_summary
 from impala_tf.agent.hyperparameters import LearnerHyperparameters
@@ -109,6 +115,9 @@ _BACKENDS = flags.DEFINE_list('backends', [], 'Atari backends to measure E '
 _FREE = flags.DEFINE_bool('free_environments', False, 'Every cycle also '
                           'measures the whole system with environments that '
                           'cost nothing (benchmarks/free_atari.py).')
+_FREE_NETWORK = flags.DEFINE_bool(
+    'free_network', False, 'The system parts and L train a network that '
+    'costs nothing (benchmarks/free_network.py) instead of the config\'s.')
 _CORES = flags.DEFINE_integer('cores', None, 'Pin the measuring processes '
                               'to the first N cores.')
 _TORCH_PYTHON = flags.DEFINE_string(
@@ -120,11 +129,13 @@ TORCH_LEARNER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 
 def system_rate(config, seconds, warmup,
-                make_groups=fleet.make_environment_groups):
+                make_groups=fleet.make_environment_groups,
+                make_agent=agents.make_agent):
   """Training frames/s over ``seconds`` after a warm-up of ``warmup``
   seconds from the first logged update; also the mean inference batch
   size, the learner's idle fraction and frames per CPU-second.
-  ``make_groups``: the fleet's environments (`fleet.FleetSetup`)."""
+  ``make_groups`` and ``make_agent``: the fleet's environments and the
+  network (`fleet.FleetSetup`)."""
   config = config.copy_and_resolve_references()
   config.log_interval_s = 5.0
   cpu = {}
@@ -152,7 +163,8 @@ def system_rate(config, seconds, warmup,
 
     watcher = threading.Thread(target=measure, daemon=True)
     watcher.start()
-    training.train(config, logdir, stop=stop, make_groups=make_groups)
+    training.train(config, logdir, stop=stop, make_groups=make_groups,
+                   make_agent=make_agent)
     stop.set()
     watcher.join()
     records = rundir.read_metrics(logdir, 'train')
@@ -242,11 +254,19 @@ def inference_rate(config, batch_size, seconds):
                      batch_size * config.num_action_repeats, seconds)
 
 
+def agent_factory():
+  """The agent factory the parts use: the config's network, or with
+  --free_network the one that costs nothing."""
+  if _FREE_NETWORK.value:
+    return free_network.make_free_agent
+  return agents.make_agent
+
+
 def learner_rate(config, seconds):
   """Frames/s of train steps on synthetic batches."""
   env_spec = agents.environment_spec(config)
   observation_spec, num_actions = env_spec
-  agent = agents.make_agent(config, env_spec)
+  agent = agent_factory()(config, env_spec)
   spec = trajectory_spec(observation_spec, agent.state_spec(), num_actions,
                          config.unroll_length, config.batch_size)
   learner = Learner(agent, LearnerHyperparameters.from_config(config), spec)
@@ -282,8 +302,8 @@ def measure_part(config, part):
             agents.environment_spec(config).num_actions))
     part = 'system'
   if part == 'system':
-    fps, batch, idle, per_cpu = system_rate(config, _SECONDS.value,
-                                            _WARMUP.value, make_groups)
+    fps, batch, idle, per_cpu = system_rate(
+        config, _SECONDS.value, _WARMUP.value, make_groups, agent_factory())
     return dict(fps=fps, inference_batch_size=batch, learner_idle=idle,
                 frames_per_cpu_second=per_cpu)
   if part == 'E':
@@ -330,6 +350,7 @@ def main(argv):
       unroll_length=config.unroll_length,
       batch_size=config.batch_size,
       dynamic_batching=config.dynamic_batching,
+      free_network=_FREE_NETWORK.value,
       unit='frames/s (4 frames per agent step); each figure is [median, '
       'min, max] over the cycles',
       cycles=len(cycles),

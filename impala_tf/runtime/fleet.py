@@ -3,16 +3,17 @@
 A fleet (`Fleet`: `local.LocalActors`, `ray.RayActors`) is built from one
 `FleetSetup`: the config, the agent, the learner's version counter, the
 `agents.EnvironmentSpec`, two sinks (``on_trajectory(trajectory)``, which may
-block: backpressure; ``on_episode(episode)``) and the factory of its
-environment groups. The learner loop calls ``after_update(version)`` after
+block: backpressure; ``on_episode(episode)``), the factory of its
+environment groups and that of the agent. The learner loop calls ``after_update(version)`` after
 every train step, in its own thread, when the agent's variables hold exactly
 that version.
 
 Environment groups are made by ``setup.make_groups`` (default
 `make_environment_groups`), so that a benchmark or a fault test hands in
 environments of its own (`make_environment_groups`' ``make_env`` and
-``make_vector``) without touching this module. Every fleet makes its actors
-with `make_actor`.
+``make_vector``) without touching this module; likewise a network of its
+own through ``setup.make_agent``. Every fleet makes its actors with
+`make_actor`.
 """
 
 import functools
@@ -25,6 +26,7 @@ import tensorflow as tf
 from impala_tf import config as config_lib
 from impala_tf.agent import networks
 from impala_tf.runtime.actor import Actor, Policy
+from impala_tf.runtime import agents
 from impala_tf.runtime.agents import EnvironmentSpec
 from impala_tf.runtime.environment_group import EnvironmentGroup, make_env_fn
 from impala_tf.types import Episode, Trajectory
@@ -34,6 +36,9 @@ EpisodeSink = Callable[[Episode], None]
 # (config, training, actor_indices or None for all) -> one group per actor.
 GroupFactory = Callable[[ml_collections.ConfigDict, bool,
                          Optional[Sequence[int]]], List[EnvironmentGroup]]
+# (config, spec) -> the agent, like `agents.make_agent`.
+AgentFactory = Callable[[ml_collections.ConfigDict, EnvironmentSpec],
+                        networks.ImpalaAgent]
 
 
 def level_of_environment(config: ml_collections.ConfigDict, index: int) -> str:
@@ -104,6 +109,8 @@ class FleetSetup(NamedTuple):
   make_groups: the fleet's environment groups (`GroupFactory`); picklable
     where actors run elsewhere (Ray).
   training: False for evaluation-mode environments (`impala_tf.evaluate`).
+  make_agent: how actors with a network of their own (Ray's) build it
+    (`AgentFactory`, picklable); ``agent`` was built by the same.
   """
   config: ml_collections.ConfigDict
   agent: networks.ImpalaAgent
@@ -113,6 +120,7 @@ class FleetSetup(NamedTuple):
   on_episode: EpisodeSink
   make_groups: GroupFactory = make_environment_groups
   training: bool = True
+  make_agent: AgentFactory = agents.make_agent
 
 
 def make_actor(setup: FleetSetup, group: EnvironmentGroup,

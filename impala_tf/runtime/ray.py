@@ -74,21 +74,23 @@ class ActorWorker:
     actor_index: which actor of the fleet; picks its levels and seeds.
     spec: the levels' `agents.EnvironmentSpec`.
     make_groups: the fleet's `fleet.GroupFactory`.
+    make_agent: the fleet's `fleet.AgentFactory`.
   """
 
   def __init__(self, config: dict, actor_index: int,
-               spec: agents.EnvironmentSpec, make_groups: fleet.GroupFactory):
+               spec: agents.EnvironmentSpec, make_groups: fleet.GroupFactory,
+               make_agent: fleet.AgentFactory):
     # Several workers share a node's cores: one thread each for inference.
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     config = ml_collections.ConfigDict(config)
-    self._agent = agents.make_agent(config, spec)
+    self._agent = make_agent(config, spec)
     build_variables(self._agent, agents.single_step_spec(self._agent, spec))
     self._version = tf.Variable(-1, dtype=tf.int64)
     self._trajectories, self._episodes = [], []
     setup = fleet.FleetSetup(config, self._agent, self._version, spec,
                              self._trajectories.append, self._episodes.append,
-                             make_groups)
+                             make_groups, make_agent=make_agent)
     [self._group] = make_groups(config, True, [actor_index])
     self._actor = fleet.make_actor(
         setup, self._group, agents.make_inference(self._agent, self._version))
@@ -181,7 +183,8 @@ class RayActors:
             num_cpus=config.ray_cpus_per_actor,
             max_restarts=-1, max_task_retries=0,
             scheduling_strategy='SPREAD').remote(
-                config.to_dict(), i, setup.spec, setup.make_groups)
+                config.to_dict(), i, setup.spec, setup.make_groups,
+                setup.make_agent)
         for i in range(config.num_actors)
     ]
     self._lock = threading.Lock()

@@ -108,6 +108,8 @@ class Trainer:
       log interval, in the learner's thread.
     make_groups: the fleet's environment groups (`fleet.FleetSetup`);
       benchmarks and fault tests hand in their own.
+    make_agent: builds the agent from the config and the environments'
+      spec (`fleet.AgentFactory`); benchmarks hand in a stand-in.
 
   Raises:
     ValueError: naming the first bad field of ``config``, before anything
@@ -117,9 +119,11 @@ class Trainer:
   def __init__(self, config: ml_collections.ConfigDict, logdir: str,
                stop: Optional[threading.Event] = None, hook=None,
                make_groups: fleet_lib.GroupFactory = (
-                   fleet_lib.make_environment_groups)):
+                   fleet_lib.make_environment_groups),
+               make_agent: fleet_lib.AgentFactory = agents.make_agent):
     config_lib.validate_config(config)
     self._make_groups = make_groups
+    self._make_agent = make_agent
     self._strategy = make_strategy(config)
     replicas = self._strategy.num_replicas_in_sync
     if config.batch_size % replicas:
@@ -131,7 +135,7 @@ class Trainer:
     tf.random.set_seed(config.seed)
 
     self.run_writer = RunWriter(host_logdir(self._strategy, logdir))
-    self.agent = agents.make_agent(config, self._spec)
+    self.agent = make_agent(config, self._spec)
     # One replica's batch: a time-major global batch cannot be split by a
     # strategy's batch split, so each replica reads its own from the queue.
     self._batch_spec = pipeline.trajectory_spec(
@@ -194,7 +198,8 @@ class Trainer:
     """
     fleet = make_fleet(fleet_lib.FleetSetup(
         self.config, self.agent, self.learner.num_updates, self._spec,
-        self._frame_counter, self._episodes, self._make_groups))
+        self._frame_counter, self._episodes, self._make_groups,
+        make_agent=self._make_agent))
     # A stop must also wake a learner that waits for data.
     closer = threading.Thread(
         target=lambda: (self._stop.wait(), self.queue.close()), daemon=True)
@@ -269,11 +274,13 @@ def train(config: ml_collections.ConfigDict,
           stop: Optional[threading.Event] = None,
           hook=None,
           make_groups: fleet_lib.GroupFactory = (
-              fleet_lib.make_environment_groups)) -> Dict[str, float]:
+              fleet_lib.make_environment_groups),
+          make_agent: fleet_lib.AgentFactory = agents.make_agent
+          ) -> Dict[str, float]:
   """Trains until ``config.total_environment_frames`` (or
   ``config.stop_at_frames``) or a stop; see `Trainer` for the arguments.
 
   Returns:
     The last training statistics, with ``num_frames`` and ``num_updates``.
   """
-  return Trainer(config, logdir, stop, hook, make_groups).run()
+  return Trainer(config, logdir, stop, hook, make_groups, make_agent).run()
