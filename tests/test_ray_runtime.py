@@ -167,3 +167,51 @@ def test_a_killed_learner_leaves_no_ray_actors(two_node_cluster, tmp_path):
     learner.wait(timeout=60)
   wait_for(lambda: not worker_names('actor_'), 60,
            'Ray to end the dead learner\'s workers')
+
+
+@pytest.mark.slow
+def test_losing_a_node_leaves_the_learner_training_and_its_actors_come_back(
+    two_node_cluster, tmp_path):
+  """One actor per node (2 CPUs each, actors of 2): the second node's
+  processes are killed mid-run, the learner trains on with the head's
+  actor, and the lost actor comes back on the node started again."""
+  wait_for(lambda: not worker_names('actor_'), 30, 'no workers before')
+  config = config_lib.load_config_file(
+      os.path.join(REPO, 'paper_configs', 'catch.py'))
+  config.runtime = 'ray'
+  config.num_actors = 2
+  config.envs_per_actor = 4
+  config.batch_size = 4
+  config.log_interval_s = 1.0
+  config.ray_cpus_per_actor = 2.0  # A node each.
+  logdir = str(tmp_path)
+  stop = threading.Event()
+  result = {}
+  learner_thread = threading.Thread(
+      target=lambda: result.update(training.train(config, logdir, stop)))
+  learner_thread.start()
+  [second] = [n for n in two_node_cluster.list_all_nodes()
+              if n is not two_node_cluster.head_node]
+  try:
+    before = wait_for(
+        lambda: (r := last_record(logdir)) and r['ray_nodes'] == 2 and
+        r['num_updates'] >= 10 and r, 240, 'updates from both nodes')
+    two_node_cluster.remove_node(second)  # Kills its raylet and workers.
+    alone = wait_for(
+        lambda: (r := last_record(logdir)) and r['worker_failures'] >= 1 and
+        r['num_updates'] >= before['num_updates'] + 30 and r, 240,
+        'training on the head alone')
+    two_node_cluster.add_node(num_cpus=2)
+    two_node_cluster.wait_for_nodes()
+    # The lost actor restarts on the new node: a third node id reports.
+    back = wait_for(
+        lambda: (r := last_record(logdir)) and r['ray_nodes'] == 3 and
+        r['num_updates'] >= alone['num_updates'] + 10 and r, 240,
+        'the lost actor to come back on the new node')
+  finally:
+    stop.set()
+    learner_thread.join(timeout=120)
+  assert not learner_thread.is_alive()
+  assert result['num_updates'] >= back['num_updates']
+  wait_for(lambda: not worker_names('actor_'), 30,
+           'the learner to stop its workers')
