@@ -40,6 +40,26 @@ def two_node_cluster():
   cluster.shutdown()
 
 
+def ray_catch_config(**overrides):
+  """Catch on the Ray runtime: 2 actors of 4 games, a log line a second."""
+  config = config_lib.load_config_file(
+      os.path.join(REPO, 'paper_configs', 'catch.py'))
+  config.update(dict(runtime='ray', num_actors=2, envs_per_actor=4,
+                     log_interval_s=1.0, **overrides))
+  return config
+
+
+def start_learner(config, logdir):
+  """Trains in a thread until ``stop`` is set: (thread, stop, result), the
+  result filled with the last statistics when it returns."""
+  stop = threading.Event()
+  result = {}
+  thread = threading.Thread(
+      target=lambda: result.update(training.train(config, logdir, stop)))
+  thread.start()
+  return thread, stop, result
+
+
 def worker_names(prefix):
   """Names of the live workers that start with ``prefix``."""
   return [a['name'] for a in ray.util.list_named_actors(all_namespaces=True)
@@ -95,20 +115,9 @@ def test_a_published_snapshot_holds_the_weights_of_its_version(
 @pytest.mark.slow
 def test_workers_on_both_nodes_feed_the_learner_and_survive_a_kill(
     two_node_cluster, tmp_path):
-  config = config_lib.load_config_file(
-      os.path.join(REPO, 'paper_configs', 'catch.py'))
-  config.runtime = 'ray'
-  config.num_actors = 2
-  config.envs_per_actor = 4
-  config.batch_size = 8
-  config.log_interval_s = 1.0
-  config.ray_cpus_per_actor = 1.0
+  config = ray_catch_config(batch_size=8, ray_cpus_per_actor=1.0)
   logdir = str(tmp_path)
-  stop = threading.Event()
-  result = {}
-  learner_thread = threading.Thread(
-      target=lambda: result.update(training.train(config, logdir, stop)))
-  learner_thread.start()
+  learner_thread, stop, result = start_learner(config, logdir)
   try:
     before = wait_for(
         lambda: (r := last_record(logdir)) and r['num_updates'] >= 20 and
@@ -176,20 +185,10 @@ def test_losing_a_node_leaves_the_learner_training_and_its_actors_come_back(
   processes are killed mid-run, the learner trains on with the head's
   actor, and the lost actor comes back on the node started again."""
   wait_for(lambda: not worker_names('actor_'), 30, 'no workers before')
-  config = config_lib.load_config_file(
-      os.path.join(REPO, 'paper_configs', 'catch.py'))
-  config.runtime = 'ray'
-  config.num_actors = 2
-  config.envs_per_actor = 4
-  config.batch_size = 4
-  config.log_interval_s = 1.0
-  config.ray_cpus_per_actor = 2.0  # A node each.
+  config = ray_catch_config(batch_size=4,
+                            ray_cpus_per_actor=2.0)  # A node each.
   logdir = str(tmp_path)
-  stop = threading.Event()
-  result = {}
-  learner_thread = threading.Thread(
-      target=lambda: result.update(training.train(config, logdir, stop)))
-  learner_thread.start()
+  learner_thread, stop, result = start_learner(config, logdir)
   [second] = [n for n in two_node_cluster.list_all_nodes()
               if n is not two_node_cluster.head_node]
   try:
