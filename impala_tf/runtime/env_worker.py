@@ -4,7 +4,9 @@ process that builds the group's environments and steps them on command.
   python -m impala_tf.runtime.env_worker <socket file descriptor>
 
 The child keeps the episode statistics and resets an environment as soon as
-its episode ends, so every step's output is ready for the agent. An exception
+its episode ends, so every step's output is ready for the agent. Once the
+parent shares a block for the observations (``share``), every step writes
+them there and sends the rest without them. An exception
 raised by one environment's ``step`` is reported and that environment is
 rebuilt here; it comes back with ``done`` set. This module must not import
 TensorFlow: it is all the worker imports besides the environments.
@@ -46,6 +48,7 @@ def serve(file_descriptor: int) -> None:
   except Exception as error:  # pylint: disable=broad-except
     connection.send(error)
     return
+  shared = None  # The parent's block for the observations, once shared.
   while True:
     try:
       command, payload = connection.recv()
@@ -55,8 +58,17 @@ def serve(file_descriptor: int) -> None:
       return
     if command == 'reset':
       connection.send(group.reset())
+    elif command == 'share':
+      path, dtype, shape = payload
+      shared = np.memmap(path, np.dtype(dtype), 'r+', shape=shape)
+      connection.send(None)
     elif command == 'step':
-      connection.send(group.step(payload))
+      result = group.step(payload)
+      if shared is not None:
+        np.copyto(shared, result.env_output.observation)
+        result = result._replace(env_output=result.env_output._replace(
+            observation=None))
+      connection.send(result)
 
 
 class _Bookkeeping:

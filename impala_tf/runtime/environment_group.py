@@ -17,6 +17,14 @@ TensorFlow or the parent's main module (which ``multiprocessing``'s spawn
 would re-import), and it is never a fork of a process running TensorFlow's
 threads. It exits when the parent's end of the socket closes, so a parent
 that dies leaves no orphans. This module must not import TensorFlow.
+
+Where a group's observations are one array (Atari's frames), they travel
+through shared memory: after the first answer the parent maps a block of
+their shape, the child writes every step's observations into it and sends
+the rest alone, and the parent copies them out. Pickling and unpickling the
+frames held the learner process's GIL for a quarter of its time with
+environments and network that cost nothing (REPRODUCE.md, "Scale"); a numpy
+copy releases it. Nests (DeepMind Lab's frame and instruction) go by pickle.
 """
 
 import functools
@@ -26,6 +34,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -82,6 +91,7 @@ class EnvironmentGroup:
     self._generation = 0
     self._process = None
     self._connection = None
+    self._shared = None  # The observations' shared block, once mapped.
     self.num_restarts = 0
     self.num_env_errors = 0  # Environments that raised and were rebuilt.
 
@@ -96,7 +106,23 @@ class EnvironmentGroup:
   def start(self) -> StepOutput:
     """Starts the child and returns the first outputs (``done`` all set)."""
     self._start_process()
-    return self._call('reset', None, START_TIMEOUT_S).env_output
+    env_output = self._call('reset', None, START_TIMEOUT_S).env_output
+    if (isinstance(env_output.observation, np.ndarray) and
+        env_output.observation.dtype != object):
+      self._share_observations(env_output.observation)
+    return env_output
+
+  def _share_observations(self, example: np.ndarray) -> None:
+    """Maps a block shaped like ``example`` in this process and the child's
+    (a file in /dev/shm where there is one, removed once both hold it)."""
+    directory = '/dev/shm' if os.path.isdir('/dev/shm') else None
+    with tempfile.NamedTemporaryFile(dir=directory,
+                                     prefix='impala_tf_obs_') as block:
+      block.truncate(example.nbytes)
+      self._shared = np.memmap(block.name, example.dtype, 'r+',
+                               shape=example.shape)
+      self._call('share', (block.name, example.dtype.str, example.shape),
+                 START_TIMEOUT_S)
 
   def step(self, actions: np.ndarray) -> GroupStep:
     """Steps every environment with ``actions`` ``[n]``.
@@ -106,6 +132,9 @@ class EnvironmentGroup:
     """
     try:
       result = self._call('step', np.asarray(actions))
+      if result.env_output.observation is None:  # Written to the block.
+        result = result._replace(env_output=result.env_output._replace(
+            observation=np.array(self._shared)))
       self.num_env_errors += len(result.errors)
       if self._first_index:
         result = result._replace(episodes=[
@@ -162,6 +191,7 @@ class EnvironmentGroup:
                            seeds))
 
   def _stop_process(self) -> None:
+    self._shared = None  # A restarted child gets a block of its own.
     if self._connection is not None:
       self._connection.close()  # The child sees EOF and exits.
     if self._process is not None:
