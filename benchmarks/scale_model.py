@@ -83,6 +83,11 @@ _GPU_SHARE = flags.DEFINE_float(
     'small convolutions at batch 32 (a guess until a GPU run measures it).')
 _P100_SHARE = flags.DEFINE_float('gpu_share_c', 0.3, '(c): the same for the '
                                  "P100's FP32 units, easier to fill.")
+_CORE_SHARE = flags.DEFINE_float(
+    'core_share', 0.9, 'The share of the sum of its parts that a whole '
+    'system gets out of shared cores (processes and threads contending for '
+    "them): Table 1's three runs reached 0.89-0.93 of their parts' ceiling "
+    '(REPRODUCE.md).')
 _CLUSTER = flags.DEFINE_list('cluster_nodes', ['1', '2', '4', '8', '16', '32',
                                                '64'], '(d): actor machines.')
 
@@ -169,8 +174,9 @@ def this_machine(c: dict) -> dict:
   share them; the GIL bounds the learner process."""
   per_frame = (c['env_cpu_us'] + c['runtime_cpu_us'] + c['inference_cpu_us'] +
                c['learn_cpu_us'])
-  return binding(dict(cpu_cores=c['measured_cores'] * 1e6 / per_frame,
-                      learner_gil=1e6 / c['gil_us']))
+  return binding(dict(
+      cpu_cores=_CORE_SHARE.value * c['measured_cores'] * 1e6 / per_frame,
+      learner_gil=1e6 / c['gil_us']))
 
 
 def one_gpu_machine(c: dict, cores: int, tflops: float, share: float) -> dict:
@@ -178,7 +184,7 @@ def one_gpu_machine(c: dict, cores: int, tflops: float, share: float) -> dict:
   environments and the runtime on the cores, one learner process."""
   gpu = tflops * 1e12 * share / (c['inference_flops'] + c['learn_flops'])
   return binding(dict(
-      environments_and_runtime_on_cores=cores * 1e6 / (
+      environments_and_runtime_on_cores=_CORE_SHARE.value * cores * 1e6 / (
           c['env_cpu_us'] + c['runtime_cpu_us']),
       gpu=gpu,
       learner_gil=1e6 / c['gil_us']))
@@ -188,8 +194,8 @@ def cluster(c: dict, nodes: int) -> dict:
   """(d) ``nodes`` machines of 16 cores of Ray actors (environments and
   inference on their CPUs, as the Ray runtime runs them), one learner
   process with one GPU (as (b)) that every trajectory enters."""
-  actors = nodes * 16 * 1e6 / (c['env_cpu_us'] + c['inference_cpu_us'] +
-                               c['ray_actor_cpu_us'])
+  actors = _CORE_SHARE.value * nodes * 16 * 1e6 / (
+      c['env_cpu_us'] + c['inference_cpu_us'] + c['ray_actor_cpu_us'])
   gpu = _GPU_16.value * 1e12 * _GPU_SHARE.value / c['learn_flops']
   return binding(dict(
       actor_machines=actors,
@@ -210,8 +216,10 @@ def main(argv):
           d='N machines of 16 cores of Ray actors (each runs its network '
           'on its CPU), one learner process with the GPU of (b) on a '
           'machine of 16 cores',
-          cores='every core of a machine runs environments or the runtime; '
-          "a worker's CPU cost per frame is this machine's"),
+          cores='every core of a machine runs environments or the runtime, '
+          f'at {_CORE_SHARE.value:.0%} of the sum of the parts measured '
+          "alone (Table 1's system/ceiling); a worker's CPU cost per frame "
+          "is this machine's"),
       torsos={})
   failed = []
   for torso in CONFIGS:
