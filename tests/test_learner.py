@@ -16,7 +16,6 @@ from impala_tf import config as config_lib
 from impala_tf.agent import networks
 from impala_tf.agent.hyperparameters import LearnerHyperparameters
 from impala_tf.agent.learner import Learner, restore_policy
-from impala_tf.runtime import pipeline
 from impala_tf.runtime.pipeline import trajectory_spec
 from impala_tf.types import (AgentOutput, StepOutput, StepOutputInfo,
                              Trajectory)

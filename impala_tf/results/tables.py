@@ -12,7 +12,6 @@ summary beside Table 4 or Table 3. Games or levels without an evaluated run
 are listed by name, not dropped silently.
 """
 
-import os
 from typing import Dict, Sequence, Tuple
 
 import pandas as pd
