@@ -12,6 +12,36 @@ from tests import fake_envs
 from tests.conftest import process_alive
 
 
+def steps_of_a_counter_group(actions):
+  """The observations ``[n, 1]`` a group of 3 Counters returns for each of
+  ``actions``, each kept as returned."""
+  group = EnvironmentGroup([fake_envs.Counter] * 3, ['a', 'b', 'c'], seed=0)
+  try:
+    group.start()
+    return [group.step(np.array(a)).env_output.observation for a in actions]
+  finally:
+    group.close()
+
+
+def test_observations_through_shared_memory_are_copies_and_match_pickle(
+    monkeypatch):
+  actions = [[1, 1, 1]] * 5
+  shared = steps_of_a_counter_group(actions)
+  # Each step's observations stay as they were when the next step wrote
+  # the shared block again (episodes of 3: 1, 2, then 0 after the reset).
+  assert [o[:, 0].tolist() for o in shared] == [
+      [1, 1, 1], [2, 2, 2], [0, 0, 0], [1, 1, 1], [2, 2, 2]]
+
+  def no_space(*args):
+    raise OSError(28, 'No space left on device')
+
+  # No room in /dev/shm: the observations go by pickle, the same ones.
+  monkeypatch.setattr(os, 'posix_fallocate', no_space)
+  pickled = steps_of_a_counter_group(actions)
+  for a, b in zip(shared, pickled):
+    np.testing.assert_array_equal(a, b)
+
+
 def test_group_steps_all_environments_and_resets_at_episode_end():
   group = EnvironmentGroup([fake_envs.Counter] * 3, ['a', 'b', 'c'], seed=0)
   try:

@@ -114,11 +114,20 @@ class EnvironmentGroup:
 
   def _share_observations(self, example: np.ndarray) -> None:
     """Maps a block shaped like ``example`` in this process and the child's
-    (a file in /dev/shm where there is one, removed once both hold it)."""
+    (a file in /dev/shm where there is one, removed once both hold it).
+    Where the space cannot be reserved (a small /dev/shm, as containers
+    often have), the observations go on by pickle."""
     directory = '/dev/shm' if os.path.isdir('/dev/shm') else None
     with tempfile.NamedTemporaryFile(dir=directory,
                                      prefix='impala_tf_obs_') as block:
-      block.truncate(example.nbytes)
+      try:
+        # Reserved now: a block mapped beyond the space there is would
+        # fail on first touch (SIGBUS), not here.
+        os.posix_fallocate(block.fileno(), 0, example.nbytes)
+      except OSError as error:
+        logging.warning('no shared memory for the observations of %s (%s); '
+                        'they go by pickle', self.level_names[0], error)
+        return
       self._shared = np.memmap(block.name, example.dtype, 'r+',
                                shape=example.shape)
       self._call('share', (block.name, example.dtype.str, example.shape),
