@@ -2,7 +2,7 @@
 
 Reads the run-directory format (`impala_tf.results.rundir`), so it works on runs
 that are still going and on runs from other machines, and the published
-curve CSVs of sweep runs (`impala_tf.curves`), so that a study can be
+curve CSVs of sweep runs (`results.curves`), so that a study can be
 analysed again from the repository alone.
 """
 
@@ -84,11 +84,14 @@ def final_returns(logdirs: Sequence[str], window: int = 50) -> pd.DataFrame:
   rows = []
   for logdir in logdirs:
     config = configs([logdir]).iloc[0].to_dict()
-    for level in sorted(episodes(logdir)['level'].unique()):
+    try:
+      curves = curves_lib.curves_by_level(logdir, window)
+    except ValueError:  # No log line yet.
+      continue
+    for level, curve in curves.items():
       try:
-        summary = curves_lib.summary(
-            curves_lib.curve_from_run(logdir, window, level))
-      except ValueError:  # No log line or no finished episode yet.
+        summary = curves_lib.summary(curve)
+      except ValueError:  # None of its episodes ended by a log line yet.
         continue
       rows.append(dict(config, level=level, logdir=logdir, **summary))
   return pd.DataFrame(rows)
@@ -196,8 +199,7 @@ def plot_learning_curves(logdirs: Sequence[str], output: str,
   figure, axis = plt.subplots(figsize=(7, 4))
   for logdir in logdirs:
     name = os.path.basename(os.path.normpath(logdir))
-    for level in episodes(logdir)['level'].unique():
-      curve = curves_lib.curve_from_run(logdir, window, level)
+    for level, curve in curves_lib.curves_by_level(logdir, window).items():
       axis.plot(curve['frames'] / 1e6, curve['mean_return'],
                 label=f'{name}: {level}')
   axis.set_xlabel('environment frames (millions)')

@@ -71,7 +71,20 @@ def curve_from_run(logdir: str, window: int = 50,
     window: episodes in the running mean.
     level: only this level's episodes; all of them if None.
   """
+  return _curve(rundir.read_metrics(logdir), logdir, window, level)
+
+
+def curves_by_level(logdir: str, window: int = 50) -> Dict[str, pd.DataFrame]:
+  """`curve_from_run` for each level of the run that finished an episode,
+  reading its metrics once: level → curve."""
   records = rundir.read_metrics(logdir)
+  levels = sorted({r['level'] for r in records if r['kind'] == 'episode'})
+  return {level: _curve(records, logdir, window, level) for level in levels}
+
+
+def _curve(records, logdir: str, window: int,
+           level: Optional[str]) -> pd.DataFrame:
+  """The curve (`curve_from_run`) of a run's ``records``."""
   train = [r for r in records if r['kind'] == 'train']
   if not train:
     raise ValueError(f'{logdir} has no learner log lines ("train" records in '
