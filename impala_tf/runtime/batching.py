@@ -21,6 +21,8 @@ from typing import Callable, List, NamedTuple
 import numpy as np
 import tree
 
+from impala_tf.runtime import zero_copy
+
 
 class _Request(NamedTuple):
   args: tuple
@@ -116,8 +118,11 @@ class DynamicBatcher:
   def _run(self, batch: List[_Request], num_rows: int) -> None:
     self._recent_batch_sizes.append(num_rows)
     try:
-      args = tree.map_structure(lambda *xs: np.concatenate(xs),
-                                *[request.args for request in batch])
+      # Into aligned memory, which the policy can hand to TensorFlow as it
+      # is (`zero_copy`).
+      args = tree.map_structure(
+          lambda *xs: zero_copy.aligned_concatenate(xs),
+          *[request.args for request in batch])
       outputs = tree.map_structure(np.asarray, self._fn(*args))
     except Exception as error:  # pylint: disable=broad-except
       for request in batch:
