@@ -50,22 +50,25 @@ class AgentOutput(NamedTuple):
 
 
 class Trajectory(NamedTuple):
-  """One unroll of one actor, as it travels from actor to learner.
+  """Unrolls of B environments side by side, time-major, as they travel from
+  an actor to the learner: B is an actor's group of environments on the way
+  (one object per unroll of a group, however many games it steps), and the
+  learner's batch size once batched.
 
   The time axis has T+1 entries: entry 0 repeats the last entry of the
   previous unroll, so that the learner can compute V at the first step and
   the bootstrap value at the last one (as in the original release).
   ``agent_outputs[t]`` chose the action that produced ``env_outputs[t]``.
 
-  level_name: string ``[]`` (``[B]`` once batched).
+  level_name: string ``[B]``.
   agent_state: the agent's core state *before* it read ``env_outputs[0]``
-    (``[...]`` per leaf, ``[B, ...]`` once batched); ``()`` for feed-forward.
-  env_outputs: `StepOutput` with leaves ``[T+1, ...]``.
-  agent_outputs: `AgentOutput` with leaves ``[T+1, ...]``.
-  policy_version: int64 ``[T+1]`` (``[T+1, B]`` once batched), the number of
-    learner updates behind the parameters that produced each agent output;
-    the learner reports ``its version - policy_version`` as the policy lag,
-    the first thing to look at when off-policy corrections matter.
+    (``[B, ...]`` per leaf); ``()`` for feed-forward.
+  env_outputs: `StepOutput` with leaves ``[T+1, B, ...]``.
+  agent_outputs: `AgentOutput` with leaves ``[T+1, B, ...]``.
+  policy_version: int64 ``[T+1, B]``, the number of learner updates behind
+    the parameters that produced each agent output; the learner reports
+    ``its version - policy_version`` as the policy lag, the first thing to
+    look at when off-policy corrections matter.
   """
   level_name: Any
   agent_state: Any

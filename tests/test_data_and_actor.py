@@ -11,9 +11,19 @@ import tree
 from impala_tf.runtime import pipeline
 from impala_tf.runtime.actor import Actor
 from impala_tf.runtime.environment_group import EnvironmentGroup
-from impala_tf.types import AgentOutput
+from impala_tf.types import AgentOutput, Trajectory
 from tests import fake_envs
 from tests.conftest import wait_for
+
+
+def tagged_block(tag, width=1):
+  """A block of ``width`` trajectories whose level names are ``tag``."""
+  return Trajectory(np.array([tag] * width), (), (), (),
+                    np.zeros((2, width), np.int64))
+
+
+def tag(block):
+  return block.level_name[0]
 
 
 def test_full_queue_blocks_producers_and_loses_nothing():
@@ -22,7 +32,7 @@ def test_full_queue_blocks_producers_and_loses_nothing():
 
   def produce(start):
     for i in range(start, start + 10):
-      trajectory_queue.put(i)
+      trajectory_queue.put(tagged_block(i))
       produced.append(i)
 
   producers = [threading.Thread(target=produce, args=(s,)) for s in (0, 100)]
@@ -33,7 +43,7 @@ def test_full_queue_blocks_producers_and_loses_nothing():
   # Only the capacity got in; the producers wait (they are not failed).
   assert trajectory_queue.size() == 2
   assert len(produced) == 2 and all(p.is_alive() for p in producers)
-  received = [trajectory_queue.get() for _ in range(20)]
+  received = [tag(trajectory_queue.get()) for _ in range(20)]
   for producer in producers:
     producer.join(timeout=10)
   assert sorted(received) == list(range(10)) + list(range(100, 110))
@@ -41,14 +51,31 @@ def test_full_queue_blocks_producers_and_loses_nothing():
   assert [r for r in received if r < 100] == list(range(10))
 
 
+def test_the_capacity_counts_trajectories_not_blocks():
+  trajectory_queue = pipeline.TrajectoryQueue(capacity=5)
+  trajectory_queue.put(tagged_block('a', width=3))
+  second = threading.Thread(
+      target=lambda: trajectory_queue.put(tagged_block('b', width=3)))
+  second.start()
+  time.sleep(5 * pipeline._POLL_S)  # pylint: disable=protected-access
+  assert second.is_alive() and trajectory_queue.size() == 3  # 6 > 5.
+  assert tag(trajectory_queue.get()) == 'a'
+  second.join(timeout=5)
+  assert trajectory_queue.size() == 3
+  # A block wider than the capacity still goes into an empty queue.
+  assert tag(trajectory_queue.get()) == 'b'
+  trajectory_queue.put(tagged_block('c', width=9))
+  assert trajectory_queue.size() == 9
+
+
 def test_closing_the_queue_releases_blocked_producers_and_the_consumer():
   trajectory_queue = pipeline.TrajectoryQueue(capacity=1)
-  trajectory_queue.put('a')
+  trajectory_queue.put(tagged_block('a'))
   outcomes = []
 
   def produce():
     try:
-      trajectory_queue.put('b')
+      trajectory_queue.put(tagged_block('b'))
       outcomes.append('put')
     except pipeline.QueueClosedError:
       outcomes.append('closed')
@@ -63,7 +90,7 @@ def test_closing_the_queue_releases_blocked_producers_and_the_consumer():
   trajectory_queue.close()
   producer.join(timeout=5)
   assert not producer.is_alive() and outcomes == ['closed']
-  assert list(trajectory_queue) == ['a']  # Drains, then ends.
+  assert [tag(b) for b in trajectory_queue] == ['a']  # Drains, then ends.
 
   # A consumer blocked on an empty queue gets None at the close.
   empty = pipeline.TrajectoryQueue(capacity=1)
@@ -79,40 +106,46 @@ def test_closing_the_queue_releases_blocked_producers_and_the_consumer():
     pipeline.TrajectoryQueue(0)
 
 
-def single_trajectory(unroll_length, seed, num_actions=3):
+def trajectory_block(unroll_length, seed, width=1, num_actions=3):
+  """A block of ``width`` random trajectories named ``level{seed}``,
+  ``level{seed + 1}``, ...; and the spec of one batch of them."""
   rng = np.random.default_rng(seed)
   spec = pipeline.trajectory_spec(tf.TensorSpec([2, 2], tf.uint8),
-                              (tf.TensorSpec([4], tf.float32),), num_actions,
-                              unroll_length)
-  return tree.map_structure(
-      lambda s: np.asarray(rng.integers(0, 5, s.shape)).astype(
-          s.dtype.as_numpy_dtype) if s.dtype != tf.string else np.bytes_(
-              f'level{seed}'), spec), spec
+                                  (tf.TensorSpec([4], tf.float32),),
+                                  num_actions, unroll_length, batch_size=width)
+  block = tree.map_structure(
+      lambda s: rng.integers(0, 5, s.shape).astype(s.dtype.as_numpy_dtype)
+      if s.dtype != tf.string else None, spec)
+  return block._replace(level_name=np.array(
+      [f'level{seed + i}' for i in range(width)])), spec
 
 
-def test_dataset_batches_time_major():
+def test_dataset_batches_time_major_across_blocks():
+  """Blocks of 4 trajectories make batches of 3: a batch takes what it
+  needs from one block and the next, in order, and copies every value."""
   trajectory_queue = pipeline.TrajectoryQueue(capacity=8)
-  items = []
-  for seed in range(6):
-    trajectory, spec = single_trajectory(unroll_length=4, seed=seed)
-    items.append(trajectory)
-    trajectory_queue.put(trajectory)
+  blocks = []
+  for seed in (0, 4):
+    block, _ = trajectory_block(unroll_length=4, seed=seed, width=4)
+    blocks.append(block)
+    trajectory_queue.put(block)
   trajectory_queue.close()
-  batch_spec = pipeline.trajectory_spec(tf.TensorSpec([2, 2], tf.uint8),
-                                    (tf.TensorSpec([4], tf.float32),), 3, 4,
-                                    batch_size=3)
+  _, batch_spec = trajectory_block(unroll_length=4, seed=0, width=3)
   batches = list(pipeline.make_dataset(trajectory_queue, batch_spec))
-  assert len(batches) == 2
+  assert len(batches) == 2  # 8 trajectories: two batches, 2 left over.
   batch = batches[0]
   assert batch.env_outputs.observation.shape == (5, 3, 2, 2)
   assert batch.agent_outputs.policy_logits.shape == (5, 3, 3)
   assert batch.policy_version.shape == (5, 3)
   assert batch.agent_state[0].shape == (3, 4)  # The state stays batch-major.
   assert batch.level_name.numpy().tolist() == [b'level0', b'level1', b'level2']
-  np.testing.assert_array_equal(batch.env_outputs.reward[:, 1],
-                                items[1].env_outputs.reward)
-  np.testing.assert_array_equal(batches[1].agent_outputs.action[:, 2],
-                                items[5].agent_outputs.action)
+  assert batches[1].level_name.numpy().tolist() == [b'level3', b'level4',
+                                                   b'level5']
+  whole = pipeline.concatenate(blocks)
+  for i, got in enumerate(batches):
+    expected = pipeline.columns(whole, 3 * i, 3 * i + 3)
+    tree.map_structure(np.testing.assert_array_equal,
+                       tree.map_structure(np.asarray, got[1:]), expected[1:])
 
 
 def scripted_policy(prev_action, env_output, state):
@@ -131,9 +164,17 @@ def run_actor(policy, num_envs, unroll_length, num_trajectories):
   group = EnvironmentGroup([fake_envs.Counter] * num_envs,
                            ['a', 'b', 'c'][:num_envs])
   trajectories = []
+
+  def split(block):  # One environment's trajectory: leaves [T+1, ...].
+    assert pipeline.num_trajectories(block) == num_envs
+    for i in range(num_envs):
+      trajectories.append(Trajectory(
+          block.level_name[i], tree.map_structure(lambda x: x[i],
+                                                  block.agent_state),
+          *tree.map_structure(lambda x: x[:, i], block[2:])))
+
   actor = Actor(group, policy, lambda n: (np.zeros((n, 1)),), 4,
-                unroll_length=unroll_length,
-                on_trajectory=trajectories.append)
+                unroll_length=unroll_length, on_trajectory=split)
   stop = threading.Event()
   thread = threading.Thread(target=actor.run, args=(stop,))
   try:
@@ -211,12 +252,10 @@ def test_replay_buffer_keeps_its_capacity_and_evicts_the_oldest():
 def test_dataset_mixes_the_requested_fraction_of_replay():
   trajectory_queue = pipeline.TrajectoryQueue(capacity=64)
   for seed in range(40):
-    trajectory, _ = single_trajectory(unroll_length=2, seed=seed)
-    trajectory_queue.put(trajectory)
+    block, _ = trajectory_block(unroll_length=2, seed=seed)
+    trajectory_queue.put(block)
   trajectory_queue.close()
-  batch_spec = pipeline.trajectory_spec(tf.TensorSpec([2, 2], tf.uint8),
-                                    (tf.TensorSpec([4], tf.float32),), 3, 2,
-                                    batch_size=4)
+  _, batch_spec = trajectory_block(unroll_length=2, seed=0, width=4)
   replay = pipeline.ReplayBuffer(capacity=10, seed=1)
   batches = list(pipeline.make_dataset(trajectory_queue, batch_spec, replay,
                                    replay_fraction=0.5))

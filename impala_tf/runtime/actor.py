@@ -1,10 +1,12 @@
 """The actor loop: environments + policy → trajectories (paper.md §3).
 
 An `Actor` drives one `EnvironmentGroup` of n environments with a policy and
-emits, after every T steps, one `Trajectory` per environment: T+1 steps whose
-first repeats the last step of the previous unroll, the core state from
-before that first step, the behaviour policy's outputs, and the learner
-version behind every output. It does not know whether its policy is the
+emits, after every T steps, one `Trajectory` of all n environments side by
+side (leaves ``[T+1, n, ...]``): T+1 steps whose first repeats the last step
+of the previous unroll, the core state from before that first step, the
+behaviour policy's outputs, and the learner version behind every output.
+One object per unroll of a group, not per environment: the Python work per
+frame in the learner process bounds what it can take (REPRODUCE, "Scale"). It does not know whether its policy is the
 dynamic batcher or a direct network call.
 
 An exception inside the actor (in the policy, say) is logged, the partial
@@ -18,6 +20,7 @@ from typing import Callable
 import numpy as np
 import tree
 
+from impala_tf.runtime import zero_copy
 from impala_tf.runtime.environment_group import EnvironmentGroup
 from impala_tf.types import AgentOutput, Episode, Trajectory
 
@@ -35,8 +38,8 @@ class Actor:
     initial_state: ``initial_state(n)`` → the core state of n new episodes.
     num_actions: size of the action set.
     unroll_length: T.
-    on_trajectory: called with each `Trajectory` (leaves ``[T+1, ...]``);
-      it may block (backpressure).
+    on_trajectory: called with each unroll's `Trajectory` (leaves
+      ``[T+1, n, ...]``); it may block (backpressure).
     on_episode: called with each finished `Episode`.
   """
 
@@ -91,7 +94,7 @@ class Actor:
                         'carrying on', self.num_errors)
 
   def unroll(self, stop: threading.Event) -> None:
-    """T steps of every environment, then one trajectory per environment."""
+    """T steps of every environment, then their trajectories, as one."""
     start_state = self._state
     self._pending_steps = 0
     env_outputs = [self._env_output]
@@ -116,15 +119,12 @@ class Actor:
       env_outputs.append(step.env_output)
       versions.append(version)
 
-    stack = lambda *xs: np.stack(xs)
-    env_outputs = tree.map_structure(stack, *env_outputs)
-    agent_outputs = tree.map_structure(stack, *agent_outputs)
-    versions = np.stack(versions)
-    for i, level_name in enumerate(self._environments.level_names):
-      self._on_trajectory(Trajectory(
-          level_name=level_name,
-          agent_state=tree.map_structure(lambda s, i=i: s[i], start_state),
-          env_outputs=tree.map_structure(lambda x, i=i: x[:, i], env_outputs),
-          agent_outputs=tree.map_structure(lambda x, i=i: x[:, i],
-                                           agent_outputs),
-          policy_version=versions[:, i]))
+    # Into aligned memory: a block as wide as the learner's batch reaches
+    # tf.data without a copy (`pipeline.concatenate`).
+    stack = lambda *xs: zero_copy.aligned_stack(xs, 0)
+    self._on_trajectory(Trajectory(
+        level_name=np.array(self._environments.level_names),
+        agent_state=start_state,
+        env_outputs=tree.map_structure(stack, *env_outputs),
+        agent_outputs=tree.map_structure(stack, *agent_outputs),
+        policy_version=stack(*versions)))

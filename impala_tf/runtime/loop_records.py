@@ -33,12 +33,12 @@ class FrameCounter:
     self._lock = threading.Lock()
     self._frames_by_level = collections.Counter()
 
-  def __call__(self, trajectory: Trajectory) -> None:
-    steps = len(trajectory.policy_version) - 1
+  def __call__(self, block: Trajectory) -> None:
+    frames = (len(block.policy_version) - 1) * self._frames_per_step
     with self._lock:
-      self._frames_by_level[trajectory.level_name] += (
-          steps * self._frames_per_step)
-    self._put(trajectory)
+      for level_name in block.level_name.tolist():
+        self._frames_by_level[level_name] += frames
+    self._put(block)
 
   def shares(self) -> Dict[str, float]:
     """Each level's share of the frames counted so far."""

@@ -58,7 +58,9 @@ Parameters = Tuple[int, List[np.ndarray]]
 
 class UnrollResult(NamedTuple):
   """What one `ActorWorker.unroll` sends back."""
-  trajectories: List[Trajectory]  # One per environment, leaves [T+1, ...].
+  # The unroll's trajectories, one block (leaves [T+1, n, ...]), or none
+  # where the unroll failed.
+  trajectories: List[Trajectory]
   episodes: List[Episode]
   # The worker's fault counters so far, named as in `LocalActors.metrics`:
   # actor_errors, dropped_steps, environment_errors, environment_restarts.

@@ -6,7 +6,7 @@ tensor takes the array's memory as it is, in about 1 µs, which matters in
 the learner process, where every frame of the local runtime passes through
 the policy call (`agents.make_inference`). tf.data's generator input
 shares an array the same way when it is aligned, and copies it, holding the
-GIL, when it is not (`pipeline.stack_time_major`).
+GIL, when it is not (`pipeline.concatenate`).
 
 TensorFlow's kernels assume that a tensor's data is aligned to
 `TENSOR_ALIGNMENT` bytes and abort the whole process on one that is not
@@ -32,15 +32,15 @@ def aligned_empty(shape, dtype) -> np.ndarray:
   return buffer[offset:offset + size].view(dtype).reshape(shape)
 
 
-def aligned_concatenate(arrays) -> np.ndarray:
-  """`np.concatenate` along the first axis, into `aligned_empty` memory
-  where `as_tensor` could share it (a bool or numeric dtype)."""
+def aligned_concatenate(arrays, axis: int = 0) -> np.ndarray:
+  """`np.concatenate`, into `aligned_empty` memory where `as_tensor` could
+  share it (a bool or numeric dtype)."""
   first = np.asarray(arrays[0])
   if first.dtype.kind not in _SHAREABLE_KINDS:
-    return np.concatenate(arrays)
-  rows = sum(len(a) for a in arrays)
-  out = aligned_empty((rows, *first.shape[1:]), first.dtype)
-  return np.concatenate(arrays, out=out)
+    return np.concatenate(arrays, axis)
+  shape = list(first.shape)
+  shape[axis] = sum(np.shape(a)[axis] for a in arrays)
+  return np.concatenate(arrays, axis, out=aligned_empty(shape, first.dtype))
 
 
 def aligned_stack(arrays, axis: int) -> np.ndarray:
