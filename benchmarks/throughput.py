@@ -131,9 +131,11 @@ TORCH_LEARNER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 def system_rate(config, seconds, warmup,
                 make_groups=fleet.make_environment_groups,
                 make_agent=agents.make_agent):
-  """Training frames/s over ``seconds`` after a warm-up of ``warmup``
-  seconds from the first logged update; also the mean inference batch
-  size, the learner's idle fraction and frames per CPU-second.
+  """Training frames/s (``fps``) over ``seconds`` after a warm-up of
+  ``warmup`` seconds from the first logged update; also the mean inference
+  batch size, the learner's idle fraction, frames per CPU-second and, for
+  the Ray runtime, the bytes of trajectories the learner received per frame
+  (``ray_bytes_per_frame``) and the nodes its actors ran on, as a dict.
   ``make_groups`` and ``make_agent``: the fleet's environments and the
   network (`fleet.FleetSetup`)."""
   config = config.copy_and_resolve_references()
@@ -175,13 +177,21 @@ def system_rate(config, seconds, warmup,
                        f'did ({warmup} s after the first update, then '
                        f'{seconds} s)')
   first, last = records[0], records[-1]
-  fps = (last['frames'] - first['frames']) / (last['wall_time'] -
-                                              first['wall_time'])
-  batch = float(np.mean([r.get('inference_batch_size', 0.0)
-                         for r in records]))
-  idle = float(np.mean([r['learner_idle_fraction'] for r in records]))
+  frames = last['frames'] - first['frames']
+  fps = frames / (last['wall_time'] - first['wall_time'])
   (t0, c0), (t1, c1) = cpu['start'], cpu['end']
-  return fps, batch, idle, fps * (t1 - t0) / max(c1 - c0, 1e-9)
+  figures = dict(
+      fps=fps,
+      inference_batch_size=float(np.mean(
+          [r.get('inference_batch_size', 0.0) for r in records])),
+      learner_idle=float(np.mean([r['learner_idle_fraction']
+                                  for r in records])),
+      frames_per_cpu_second=fps * (t1 - t0) / max(c1 - c0, 1e-9))
+  if 'ray_bytes_received' in last:  # The Ray runtime's transfers.
+    figures['ray_bytes_per_frame'] = (
+        last['ray_bytes_received'] - first['ray_bytes_received']) / frames
+    figures['ray_nodes'] = last['ray_nodes']
+  return figures
 
 
 def environment_rate(config, seconds):
@@ -302,10 +312,8 @@ def measure_part(config, part):
             agents.environment_spec(config).num_actions))
     part = 'system'
   if part == 'system':
-    fps, batch, idle, per_cpu = system_rate(
-        config, _SECONDS.value, _WARMUP.value, make_groups, agent_factory())
-    return dict(fps=fps, inference_batch_size=batch, learner_idle=idle,
-                frames_per_cpu_second=per_cpu)
+    return system_rate(config, _SECONDS.value, _WARMUP.value, make_groups,
+                       agent_factory())
   if part == 'E':
     fps, per_cpu = environment_rate(config, _SECONDS.value)
   elif part == 'I':

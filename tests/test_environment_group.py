@@ -12,13 +12,20 @@ from tests import fake_envs
 from tests.conftest import process_alive
 
 
-def steps_of_a_counter_group(actions):
+def steps_of_a_counter_group(actions, into=None):
   """The observations ``[n, 1]`` a group of 3 Counters returns for each of
-  ``actions``, each kept as returned."""
+  ``actions``, each kept as returned; with ``into`` (``[len(actions), n,
+  1]``), written to its rows, each step's observation checked to be its
+  row."""
   group = EnvironmentGroup([fake_envs.Counter] * 3, ['a', 'b', 'c'], seed=0)
   try:
     group.start()
-    return [group.step(np.array(a)).env_output.observation for a in actions]
+    observations = []
+    for t, a in enumerate(actions):
+      out = into[t] if into is not None else None
+      observations.append(group.step(np.array(a), out).env_output.observation)
+      assert out is None or observations[-1] is out
+    return observations
   finally:
     group.close()
 
@@ -35,11 +42,20 @@ def test_observations_through_shared_memory_are_copies_and_match_pickle(
   def no_space(*args):
     raise OSError(28, 'No space left on device')
 
-  # No room in /dev/shm: the observations go by pickle, the same ones.
+  # Written to the rows of an actor's unroll instead: the same ones.
+  rows = np.full((5, 3, 1), 99, shared[0].dtype)
+  steps_of_a_counter_group(actions, into=rows)
+  np.testing.assert_array_equal(rows, np.stack(shared))
+
+  # No room in /dev/shm: the observations go by pickle, the same ones, to
+  # a new array or to the rows.
   monkeypatch.setattr(os, 'posix_fallocate', no_space)
   pickled = steps_of_a_counter_group(actions)
   for a, b in zip(shared, pickled):
     np.testing.assert_array_equal(a, b)
+  rows[:] = 99
+  steps_of_a_counter_group(actions, into=rows)
+  np.testing.assert_array_equal(rows, np.stack(shared))
 
 
 def test_group_steps_all_environments_and_resets_at_episode_end():
@@ -103,11 +119,16 @@ def test_a_killed_process_is_restarted():
   group = EnvironmentGroup([fake_envs.Counter] * 2, ['a', 'b'])
   try:
     group.start()
-    group.step(np.array([0, 0]))
+    observation = group.step(np.array([0, 0])).env_output.observation
+    assert observation[:, 0].tolist() == [1, 1]
     old_pid = group.pid
     os.kill(old_pid, signal.SIGKILL)
     time.sleep(0.2)
-    step = group.step(np.array([0, 0]))
+    # The restarted child's first observations go where they are asked to.
+    row = np.full_like(observation, 99)
+    step = group.step(np.array([0, 0]), row)
+    assert step.env_output.observation is row
+    assert row[:, 0].tolist() == [0, 0]
     assert group.num_restarts == 1
     assert group.pid != old_pid
     assert step.env_output.done.all()

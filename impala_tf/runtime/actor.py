@@ -97,16 +97,19 @@ class Actor:
     """T steps of every environment, then their trajectories, as one."""
     start_state = self._state
     self._pending_steps = 0
+    observations = self._observation_block()
     env_outputs = [self._env_output]
     agent_outputs = [self._agent_output]
     versions = [self._version]
     state = self._state
-    for _ in range(self._unroll_length):
+    for t in range(1, self._unroll_length + 1):
       if stop.is_set():
         return
       agent_output, state, version = self._policy(self._agent_output.action,
                                                   self._env_output, state)
-      step = self._environments.step(agent_output.action)
+      step = self._environments.step(
+          agent_output.action,
+          observations[t] if observations is not None else None)
       for message in step.errors:
         logging.warning(message)
       for episode in step.episodes:
@@ -122,9 +125,28 @@ class Actor:
     # Into aligned memory: a block as wide as the learner's batch reaches
     # tf.data without a copy (`pipeline.concatenate`).
     stack = lambda *xs: zero_copy.aligned_stack(xs, 0)
+    if observations is not None:  # Already in place; stack the rest.
+      env_outputs = [o._replace(observation=()) for o in env_outputs]
+    env_outputs = tree.map_structure(stack, *env_outputs)
+    if observations is not None:
+      env_outputs = env_outputs._replace(observation=observations)
     self._on_trajectory(Trajectory(
         level_name=np.array(self._environments.level_names),
         agent_state=start_state,
-        env_outputs=tree.map_structure(stack, *env_outputs),
+        env_outputs=env_outputs,
         agent_outputs=tree.map_structure(stack, *agent_outputs),
         policy_version=stack(*versions)))
+
+  def _observation_block(self):
+    """Where observations that are one array (Atari's frames) go during an
+    unroll: ``[T+1, n, ...]``, row 0 the unroll's first observation, the
+    others written by the environments' steps, so that no observation is
+    copied into a trajectory afterwards. None for nests (DeepMind Lab's
+    frame and instruction), which are stacked at the end."""
+    first = self._env_output.observation
+    if not isinstance(first, np.ndarray) or first.dtype == object:
+      return None
+    block = zero_copy.aligned_empty((self._unroll_length + 1, *first.shape),
+                                    first.dtype)
+    block[0] = first
+    return block

@@ -21,7 +21,9 @@ that dies leaves no orphans. This module must not import TensorFlow.
 Where a group's observations are one array (Atari's frames), they travel
 through shared memory: after the first answer the parent maps a block of
 their shape, the child writes every step's observations into it and sends
-the rest alone, and the parent copies them out. Pickling and unpickling the
+the rest alone, and the parent copies them out, straight into the actor's
+unroll where it is given a place (``observation_out``). Pickling and
+unpickling the
 frames held the learner process's GIL for a quarter of its time with
 environments and network that cost nothing (REPRODUCE.md, "Scale"); a numpy
 copy releases it. Nests (DeepMind Lab's frame and instruction) go by pickle.
@@ -133,17 +135,25 @@ class EnvironmentGroup:
       self._call('share', (block.name, example.dtype.str, example.shape),
                  START_TIMEOUT_S)
 
-  def step(self, actions: np.ndarray) -> GroupStep:
+  def step(self, actions: np.ndarray,
+           observation_out: Optional[np.ndarray] = None) -> GroupStep:
     """Steps every environment with ``actions`` ``[n]``.
+
+    ``observation_out``: where the observations (one array ``[n, ...]``)
+    are to be written, a row of the actor's unroll, say; the step's
+    ``env_output.observation`` is then that array. Without it they are a
+    new array (or nest) of their own.
 
     If the child has died it is restarted and its environments come back
     with ``done`` set; the returned ``errors`` say so.
     """
     try:
       result = self._call('step', np.asarray(actions))
-      if result.env_output.observation is None:  # Written to the block.
-        result = result._replace(env_output=result.env_output._replace(
-            observation=np.array(self._shared)))
+      observation = result.env_output.observation
+      if observation is None:  # Written to the shared block.
+        observation = self._shared
+      result = result._replace(env_output=result.env_output._replace(
+          observation=self._copy_out(observation, observation_out)))
       self.num_env_errors += len(result.errors)
       if self._first_index:
         result = result._replace(episodes=[
@@ -158,7 +168,17 @@ class EnvironmentGroup:
       self.num_restarts += 1
       self._stop_process()
       env_output = self.start()
-      return GroupStep(env_output, [], [message])
+      return GroupStep(env_output._replace(observation=self._copy_out(
+          env_output.observation, observation_out)), [], [message])
+
+  def _copy_out(self, observation, out: Optional[np.ndarray]):
+    """``observation`` written to ``out`` (and ``out`` returned) where there
+    is one; else one of its own (a copy of the shared block)."""
+    if out is not None:
+      np.copyto(out, observation)
+      return out
+    return np.array(observation) if observation is self._shared else (
+        observation)
 
   def close(self) -> None:
     """Stops the child process; safe to call more than once."""

@@ -36,6 +36,7 @@ import ml_collections
 import numpy as np
 import ray
 import tensorflow as tf
+import tree
 
 from impala_tf.agent import networks
 from impala_tf.agent.learner import build_variables
@@ -193,6 +194,9 @@ class RayActors:
     self._counters = [{} for _ in self.workers]  # The latest of each.
     self.worker_failures = 0
     self.nodes = set()
+    # The trajectories' array bytes received, what a transfer carries
+    # beyond Ray's framing.
+    self.bytes_received = 0
     self._thread = None
 
   def start(self, stop: threading.Event) -> None:
@@ -236,6 +240,10 @@ class RayActors:
           self.nodes.add(result.node_id)
         for episode in result.episodes:
           self._on_episode(episode)
+        with self._lock:
+          self.bytes_received += sum(
+              x.nbytes for x in tree.flatten(result.trajectories)
+              if isinstance(x, np.ndarray))
         try:
           for trajectory in result.trajectories:
             self._on_trajectory(trajectory)
@@ -253,7 +261,8 @@ class RayActors:
                   environment_errors=totals['environment_errors'],
                   environment_restarts=totals['environment_restarts'],
                   worker_failures=self.worker_failures,
-                  ray_nodes=len(self.nodes))
+                  ray_nodes=len(self.nodes),
+                  ray_bytes_received=self.bytes_received)
 
   def close(self) -> None:
     """Call after ``stop`` is set and the trajectory queue closed."""
