@@ -23,10 +23,9 @@ through shared memory: after the first answer the parent maps a block of
 their shape, the child writes every step's observations into it and sends
 the rest alone, and the parent copies them out, straight into the actor's
 unroll where it is given a place (``observation_out``). Pickling and
-unpickling the
-frames held the learner process's GIL for a quarter of its time with
-environments and network that cost nothing (REPRODUCE.md, "Scale"); a numpy
-copy releases it. Nests (DeepMind Lab's frame and instruction) go by pickle.
+unpickling the frames held the learner process's GIL for a quarter of its
+time with environments and network that cost nothing (REPRODUCE.md,
+"Scale"); a numpy copy releases it. Nests (DeepMind Lab's frame and instruction) go by pickle.
 """
 
 import functools
