@@ -1,7 +1,8 @@
 """The command line of `results.tables`: the paper's tables from run
 directories.
 
-  python -m impala_tf.tables atari57|dmlab30 --runs=... [--output=prefix]
+  python -m impala_tf.tables atari57|dmlab30|atari5|atari10 --runs=... \
+      [--output=prefix]
 """
 
 import os
@@ -10,14 +11,19 @@ from absl import app
 from absl import flags
 
 from impala_tf import cli
-from impala_tf.results.tables import TABLES, atari57_table, dmlab30_table
+from impala_tf.results.tables import (TABLES, atari57_table,
+                                      atari_subset_table, dmlab30_table)
 
 
 def main(argv):
   if len(argv) != 2 or argv[1] not in TABLES:
     raise app.UsageError(f'Give one table: {", ".join(TABLES)}')
-  make_table = atari57_table if argv[1] == 'atari57' else dmlab30_table
-  table, summary = make_table(flags.FLAGS.runs)
+  if argv[1] == 'atari57':
+    table, summary = atari57_table(flags.FLAGS.runs)
+  elif argv[1] == 'dmlab30':
+    table, summary = dmlab30_table(flags.FLAGS.runs)
+  else:
+    table, summary = atari_subset_table(flags.FLAGS.runs, argv[1])
   markdown = (table.to_markdown(index=False, floatfmt='.2f') + '\n\n' +
               summary + '\n')
   print(markdown)

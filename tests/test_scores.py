@@ -94,3 +94,42 @@ def test_dmlab_missing_levels_are_reported_by_name():
   assert 'psychlab_visual_search' in summary.missing
   with pytest.raises(ValueError, match="'rooms_waterpark'"):
     scores.dmlab30_summary({'rooms_waterpark': 1.0})
+
+
+def test_atari5_median_by_hand():
+  """Scores whose HNS are 99 %, 9 %, -50 % (clipped to 0), 999 %, 0 %; the
+  estimate worked out by hand from the formula of paper.md §4.5 with the
+  references of §9 written out here."""
+  references = {'battle_zone': (2360.0, 37187.5),
+                'double_dunk': (-18.6, -16.4),
+                'name_this_game': (2292.3, 8049.0),
+                'phoenix': (761.4, 7242.6),
+                'qbert': (163.9, 13455.0)}
+  hns = {'battle_zone': 99.0, 'double_dunk': 9.0, 'name_this_game': -50.0,
+         'phoenix': 999.0, 'qbert': 0.0}
+  raw = {g: r + h / 100 * (human - r)
+         for g, h in hns.items() for r, human in [references[g]]}
+  raw['pong'] = 21.0  # Games outside the subset are ignored.
+  # log10(1 + HNS): 2, 1, 0, 3, 0.
+  exponent = 0.38198 * 2 + 0.06791 * 1 + 0.12413 * 3
+  assert scores.atari_subset_median(raw, 'atari5') == pytest.approx(
+      10 ** exponent - 1, rel=1e-9)
+  random = {g: r for g, (r, _) in references.items()}
+  assert scores.atari_subset_median(random, 'atari5') == 0.0
+  with pytest.raises(ValueError, match=r"\['qbert'\]"):
+    scores.atari_subset_median({g: raw[g] for g in hns if g != 'qbert'},
+                               'atari5')
+  with pytest.raises(ValueError, match="'atari7'"):
+    scores.atari_subset_median(raw, 'atari7')
+
+
+def test_atari10_weights_and_games():
+  weights = scores.ATARI_SUBSETS['atari10']
+  assert len(weights) == 10 and set(weights) <= set(atari.ATARI_57)
+  assert sum(weights.values()) == pytest.approx(0.98097, abs=1e-9)
+  assert set(scores.ATARI_SUBSETS['atari5']) < set(weights)
+  # Every game at 99 %: the estimate is 10 ** (2 · Σw) - 1.
+  raw = {g: r + 0.99 * (h - r) for g in weights
+         for r, h in [scores.ATARI_REFERENCE_SCORES[g]]}
+  assert scores.atari_subset_median(raw, 'atari10') == pytest.approx(
+      10 ** (2 * 0.98097) - 1, rel=1e-9)

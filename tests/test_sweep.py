@@ -14,6 +14,7 @@ from impala_tf import config as config_lib
 from impala_tf import sweep
 from impala_tf import sweep_plan
 from impala_tf.results import rundir
+from impala_tf.results import scores
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -188,3 +189,19 @@ def test_runs_picks_runs_by_pattern_and_names_a_pattern_that_matches_none():
   assert sweep_plan.select_runs(study, []) is study
   with pytest.raises(ValueError, match=r"'\*replay_fraction=0\.25'"):
     sweep_plan.select_runs(study, ['*replay_fraction=0.25'])
+
+
+@pytest.mark.parametrize('subset,expert', [
+    ('atari5', 'atari_expert_shallow.py'), ('atari10', 'atari_expert_deep.py')])
+def test_atari_subset_sweeps_run_the_expert_on_each_game(subset, expert):
+  """One run per game of the subset, named after it, each the expert config
+  of that game (what `atari_expert_*.py:<game>` gives), valid."""
+  base = os.path.join(REPO, 'paper_configs', expert)
+  s = sweep_plan.load_sweep(
+      os.path.join(REPO, 'paper_configs', f'sweep_{subset}.py'), base)
+  configs = sweep_plan.run_configs(s)
+  assert sorted(configs) == sorted(scores.ATARI_SUBSETS[subset])
+  for game, config in configs.items():
+    assert config.to_dict() == config_lib.load_config_file(
+        base, game).to_dict()
+    config_lib.validate_config(config)

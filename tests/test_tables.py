@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from impala_tf.results import rundir
+from impala_tf.results import scores
 from impala_tf.results import tables
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -79,3 +80,21 @@ def test_dmlab30_table_beside_table_b1_and_table_3(tmp_path):
   assert rows.loc['rooms_watermaze', 'paper_impala'] == 31.1
   assert '| ours | 100.0' in summary and 'Missing (28 levels' in summary
   assert '| paper: IMPALA, deep, PBT | 49.4 | 30 |' in summary
+
+
+def test_atari5_table_predicts_the_median_beside_the_papers(tmp_path):
+  paper = scores.paper_atari_scores('impala_deep')
+  runs = [fake_evaluated_run(tmp_path / game, {game: paper[game]})
+          for game in scores.ATARI_SUBSETS['atari5']]
+  table, summary = tables.atari_subset_table(runs, 'atari5')
+  assert list(table['game']) == list(scores.ATARI_SUBSETS['atari5'])
+  estimate = scores.atari_subset_median(paper, 'atari5')
+  # Our runs score what the paper's deep experts scored: same estimate.
+  assert f'| ours | {estimate:.1f} | — |' in summary
+  assert f'| paper: impala_deep | {estimate:.1f} | 191.8 |' in summary
+  with pytest.raises(ValueError, match="needs an evaluated run of .*'qbert'"):
+    tables.atari_subset_table(runs[:-1], 'atari5')
+  with pytest.raises(ValueError, match="not atari5 games: \\['pong'\\]"):
+    tables.atari_subset_table(
+        runs + [fake_evaluated_run(tmp_path / 'pong', {'pong': 1.0})],
+        'atari5')

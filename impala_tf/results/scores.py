@@ -197,6 +197,40 @@ def paper_atari_scores(column: str) -> Dict[str, float]:
   return {game: row[index] for game, row in PAPER_TABLE_C1.items()}
 
 
+# Subsets of Atari-57 whose scores predict its median HNS, with the weights
+# of the regression on log scores (paper.md §4.5 [Atari-5]).
+ATARI_SUBSETS = {
+    'atari5': {'battle_zone': 0.38198, 'double_dunk': 0.06791,
+               'name_this_game': 0.31080, 'phoenix': 0.12413,
+               'qbert': 0.08049},
+    'atari10': {'amidar': 0.08246, 'bowling': 0.05590, 'frostbite': 0.06913,
+                'kung_fu_master': 0.09862, 'riverraid': 0.04859,
+                'battle_zone': 0.18882, 'double_dunk': 0.08519,
+                'name_this_game': 0.12870, 'phoenix': 0.16433,
+                'qbert': 0.05923},
+}
+
+
+def atari_subset_median(scores: Mapping[str, float], subset: str) -> float:
+  """The Atari-57 median HNS (%) predicted from a subset's raw scores.
+
+  ``10 ** (Σ_g w_g · log10(1 + max(HNS_g, 0))) − 1`` over the games g of
+  ``subset`` ('atari5' or 'atari10', `ATARI_SUBSETS`), with HNS in % from
+  `ATARI_REFERENCE_SCORES` (paper.md §4.5). ``scores``: game → raw score;
+  it must hold every game of the subset (others are ignored).
+  """
+  if subset not in ATARI_SUBSETS:
+    raise ValueError(f'Unknown Atari subset {subset!r}; choose one of '
+                     f'{sorted(ATARI_SUBSETS)}')
+  weights = ATARI_SUBSETS[subset]
+  missing = sorted(set(weights) - set(scores))
+  if missing:
+    raise ValueError(f'{subset} needs scores of {missing}')
+  log_sum = sum(w * np.log10(1.0 + max(atari_hns(game, scores[game]), 0.0))
+                for game, w in weights.items())
+  return float(10.0 ** log_sum - 1.0)
+
+
 # Per test level (paper.md §3.3): the paper's Table B.1 (human, random, Experts,
 # IMPALA) and the original release's dmlab30.py references (human, random).
 DMLAB30_TABLE_B1 = {

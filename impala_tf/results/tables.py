@@ -4,12 +4,16 @@
       [--output=tables/atari57]
   python -m impala_tf.tables dmlab30 --runs=runs/dmlab30_deep \
       [--output=tables/dmlab30]
+  python -m impala_tf.tables atari5|atari10 --runs=runs/atari5/battle_zone,...
 
 Reads each run's ``evaluation.json`` (written by `impala_tf.evaluate`) and
 writes ``<output>.md`` and ``<output>.csv``: per game or level our score and
 human-normalised score beside the paper's (Table C.1, Table B.1), then the
-summary beside Table 4 or Table 3. Games or levels without an evaluated run
-are listed by name, not dropped silently.
+summary beside Table 4 or Table 3; for ``atari5`` and ``atari10``, the
+Atari-57 median predicted from the subset's games (paper.md §4.5) beside
+the same prediction and the true median for the paper's IMPALA columns.
+Games or levels without an evaluated run are listed by name, not dropped
+silently.
 """
 
 from typing import Dict, Sequence, Tuple
@@ -21,7 +25,7 @@ from impala_tf.envs import dmlab
 from impala_tf.results import rundir
 from impala_tf.results import scores
 
-TABLES = ('atari57', 'dmlab30')
+TABLES = ('atari57', 'dmlab30', *scores.ATARI_SUBSETS)
 
 
 def evaluated_scores(run_dirs: Sequence[str]) -> Dict[str, float]:
@@ -108,4 +112,35 @@ def dmlab30_table(run_dirs: Sequence[str]) -> Tuple[pd.DataFrame, str]:
     lines.append('')
     lines.append(f'Missing ({len(summary.missing)} levels, not in our mean): '
                  f'{", ".join(summary.missing)}.')
+  return table, '\n'.join(lines)
+
+
+def atari_subset_table(run_dirs: Sequence[str],
+                       subset: str) -> Tuple[pd.DataFrame, str]:
+  """The subset's per-game table and a Markdown summary: the Atari-57
+  median predicted from our runs (`scores.atari_subset_median`), beside the
+  prediction and the true median for each IMPALA column of Table C.1.
+
+  Every game of the subset needs an evaluated run; a run of another game is
+  an error, so that a table never mixes sets of runs unnoticed."""
+  weights = scores.ATARI_SUBSETS[subset]
+  ours = evaluated_scores(run_dirs)
+  others = sorted(set(ours) - set(weights))
+  if others:
+    raise ValueError(f'not {subset} games: {others}')
+  missing = sorted(set(weights) - set(ours))
+  if missing:
+    raise ValueError(f'{subset} needs an evaluated run of {missing}')
+  table = pd.DataFrame([{
+      'game': game, 'weight': weight, 'ours': ours[game],
+      'ours_hns_%': scores.atari_hns(game, ours[game]),
+  } for game, weight in weights.items()])
+  lines = [f'| agent | Atari-57 median HNS % predicted from {subset} | '
+           'true median |', '|---|---|---|',
+           f'| ours | {scores.atari_subset_median(ours, subset):.1f} | — |']
+  for column in scores.PAPER_ATARI_COLUMNS:
+    paper = scores.paper_atari_scores(column)
+    lines.append(f'| paper: {column} | '
+                 f'{scores.atari_subset_median(paper, subset):.1f} | '
+                 f'{scores.atari_summary(paper).median:.1f} |')
   return table, '\n'.join(lines)
