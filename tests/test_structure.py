@@ -76,7 +76,8 @@ FLOORS = (
     ('population', ('impala_tf.population',)),
     ('command lines', ('impala_tf.train', 'impala_tf.evaluate',
                        'impala_tf.sweep', 'impala_tf.pbt', 'impala_tf.curves',
-                       'impala_tf.tables', 'impala_tf.analysis')),
+                       'impala_tf.tables', 'impala_tf.analysis',
+                       'impala_tf.export')),
 )
 
 
