@@ -1,6 +1,7 @@
 """Evaluate a trained agent from its run directory.
 
-  python -m impala_tf.evaluate --logdir=runs/pong [--episodes_per_level=N]
+  python -m impala_tf.evaluate --logdir=runs/pong [--episodes_per_level=N] \
+      [--video=K]
 
 Restores the newest readable checkpoint (falling back to the one before a
 damaged one, as training does: `runtime.checkpoints`) and plays with the
@@ -15,6 +16,7 @@ import functools
 import json
 import math
 import os
+import shutil
 import threading
 from typing import Dict, List, Optional
 
@@ -25,6 +27,7 @@ import numpy as np
 
 from impala_tf import cli
 from impala_tf.agent.learner import restore_policy
+from impala_tf.envs import video
 from impala_tf.results import rundir as rundir_lib
 from impala_tf.runtime import agents
 from impala_tf.runtime import fleet
@@ -39,8 +42,8 @@ PAPER_EPISODES = {'atari': 200, 'dmlab': 500}
 
 def evaluate(logdir: str,
              episodes_per_level: int,
-             config: Optional[ml_collections.ConfigDict] = None
-            ) -> Dict[str, Dict[str, object]]:
+             config: Optional[ml_collections.ConfigDict] = None,
+             videos_per_level: int = 0) -> Dict[str, Dict[str, object]]:
   """Plays ``episodes_per_level`` episodes per level with the newest policy
   that can be read.
 
@@ -48,6 +51,9 @@ def evaluate(logdir: str,
     logdir: a run directory with a checkpoint.
     episodes_per_level: how many episodes to record on each level.
     config: the run's config; read from ``logdir`` if None.
+    videos_per_level: write the first this many episodes of every level as
+      MP4 under ``<logdir>/videos/`` (`envs.video`), replacing what an
+      earlier evaluation wrote there.
 
   Returns:
     ``{level: {'returns': [...], 'mean_return': float, 'episodes': int}}``,
@@ -58,6 +64,9 @@ def evaluate(logdir: str,
   if episodes_per_level < 1:
     raise ValueError(
         f'episodes_per_level must be positive, got {episodes_per_level}')
+  if not 0 <= videos_per_level <= episodes_per_level:
+    raise ValueError(f'--video={videos_per_level}: give 0 to '
+                     f'{episodes_per_level} (the episodes per level)')
   config = config or rundir_lib.read_config(logdir)
   spec = agents.environment_spec(config)
   agent = agents.make_agent(config, spec)
@@ -69,26 +78,58 @@ def evaluate(logdir: str,
   checkpoint, version = restored
 
   quota = _EpisodeQuota(config, episodes_per_level)
+  videos = os.path.join(logdir, 'videos')
   actors = LocalActors(fleet.FleetSetup(
       config, agent, version, spec, on_trajectory=lambda trajectory: None,
-      on_episode=quota.on_episode, training=False))
+      on_episode=quota.on_episode, training=False,
+      make_groups=_recording_groups(videos, videos_per_level)))
   try:
     actors.start(quota.done)
     quota.done.wait()
   finally:
     quota.done.set()
     actors.close()
+    _remove_claims(videos)
 
+  return _write_results(logdir, checkpoint, quota.returns)
+
+
+def _write_results(logdir: str, checkpoint: str,
+                   returns: Dict[str, List[float]]) -> Dict[str, Dict]:
+  """``evaluation.json``: per level, the returns, their mean and number."""
   results = {
       level: dict(returns=level_returns,
                   mean_return=float(np.mean(level_returns)),
                   episodes=len(level_returns))
-      for level, level_returns in quota.returns.items()
+      for level, level_returns in returns.items()
   }
   with open(os.path.join(logdir, rundir_lib.EVALUATION_FILE), 'w') as f:
     json.dump(dict(checkpoint=os.path.basename(checkpoint), levels=results), f,
               indent=2)
   return results
+
+
+def _recording_groups(directory: str, videos_per_level: int):
+  """The fleet's environment groups, recording ``videos_per_level``
+  episodes of every level into ``directory`` (emptied first) if that is
+  more than 0."""
+  if not videos_per_level:
+    return fleet.make_environment_groups
+  shutil.rmtree(directory, ignore_errors=True)
+  os.makedirs(directory)
+  return functools.partial(
+      fleet.make_environment_groups,
+      make_env=functools.partial(video.make_recording_env_fn,
+                                 directory=directory,
+                                 episodes=videos_per_level))
+
+
+def _remove_claims(directory: str) -> None:
+  """The slot files the recording environments leave (`envs.video`)."""
+  if os.path.isdir(directory):
+    for name in os.listdir(directory):
+      if name.endswith('.claim'):
+        os.remove(os.path.join(directory, name))
 
 
 class _EpisodeQuota:
@@ -128,7 +169,7 @@ def main(argv):
   if args.num_actors is not None:
     config.num_actors = args.num_actors
   episodes = args.episodes_per_level or PAPER_EPISODES.get(config.env, 100)
-  results = evaluate(args.logdir, episodes, config)
+  results = evaluate(args.logdir, episodes, config, args.video)
   for level, result in results.items():
     print(f'{level}: mean return {result["mean_return"]:.2f} over '
           f'{result["episodes"]} episodes')
@@ -143,6 +184,10 @@ if __name__ == '__main__':
                        '(§3.1), 100 elsewhere.')
   flags.DEFINE_integer('num_actors', None, 'Environment groups to play in '
                        "parallel; default: the run's num_actors.")
+  flags.DEFINE_integer('video', 0, 'Write the first this many episodes of '
+                       'every level as MP4 under <logdir>/videos/ (the '
+                       "environment's full-colour screen; the file name "
+                       'gives the level and the return).')
   flags.mark_flags_as_required(['logdir'])
   # Evaluation is all input: a run directory, its config and checkpoint.
   cli.run(main, only_reads_input=True)
