@@ -44,10 +44,11 @@ np.savez(sys.argv[3], policy_logits=np.stack(logits),
 '''
 
 
-def catch_config(use_lstm: bool, frames: int = 4_000):
+def catch_config(use_lstm: bool):
+  """Catch for a few updates: a checkpoint to export, not a trained agent."""
   config = config_lib.load_config_file(
       os.path.join(REPO, 'paper_configs', 'catch.py'))
-  config.update(dict(use_lstm=use_lstm, total_environment_frames=frames,
+  config.update(dict(use_lstm=use_lstm, total_environment_frames=4_000,
                      num_actors=1, envs_per_actor=2))
   return config
 
@@ -148,7 +149,8 @@ def test_an_exported_catch_policy_plays_as_well_as_its_checkpoint(tmp_path):
   by itself, reaches the return that evaluating the checkpoint reaches."""
   from impala_tf import evaluate  # pylint: disable=g-import-not-at-top
   logdir = str(tmp_path / 'run')
-  training.train(catch_config(False, frames=300_000), logdir)
+  training.train(config_lib.load_config_file(  # As the README trains it.
+      os.path.join(REPO, 'paper_configs', 'catch.py')), logdir)
   checkpoint_return = evaluate.evaluate(
       logdir, episodes_per_level=100)['catch']['mean_return']
   output = str(tmp_path / 'policy')
