@@ -26,12 +26,10 @@ import ml_collections
 import numpy as np
 
 from impala_tf import cli
-from impala_tf.agent.learner import restore_policy
 from impala_tf.envs import video
 from impala_tf.results import rundir as rundir_lib
-from impala_tf.runtime import agents
 from impala_tf.runtime import fleet
-from impala_tf.runtime.checkpoints import RunCheckpoints
+from impala_tf.runtime.checkpoints import restore_run_policy
 from impala_tf.runtime.local import LocalActors
 from impala_tf.types import Episode
 
@@ -68,14 +66,7 @@ def evaluate(logdir: str,
     raise ValueError(f'--video={videos_per_level}: give 0 to '
                      f'{episodes_per_level} (the episodes per level)')
   config = config or rundir_lib.read_config(logdir)
-  spec = agents.environment_spec(config)
-  agent = agents.make_agent(config, spec)
-  checkpoints = RunCheckpoints(logdir)
-  restored = checkpoints.restore_newest_readable(functools.partial(
-      restore_policy, agent, agents.single_step_spec(agent, spec)))
-  if restored is None:
-    raise FileNotFoundError(f'no checkpoint in {checkpoints.directory}')
-  checkpoint, version = restored
+  agent, spec, checkpoint, version = restore_run_policy(logdir, config)
 
   quota = _EpisodeQuota(config, episodes_per_level)
   videos = os.path.join(logdir, 'videos')

@@ -10,14 +10,19 @@ files before it names it in the index, so a kill while writing leaves the
 previous one named; a damaged file needs this fallback.
 """
 
+import functools
 import logging
 import os
-from typing import Callable, List, Optional, Tuple, TypeVar
+from typing import Callable, List, NamedTuple, Optional, Tuple, TypeVar
 
+import ml_collections
 import tensorflow as tf
 
 from impala_tf import cli
+from impala_tf.agent import networks
+from impala_tf.agent.learner import restore_policy
 from impala_tf.results import rundir
+from impala_tf.runtime import agents
 
 # How many checkpoints a run keeps.
 MAX_TO_KEEP = 3
@@ -90,3 +95,26 @@ class RunCheckpoints:
                      f'read ({", ".join(os.path.basename(p) for p in kept)}; '
                      f'the newest: {errors[0]}); move them away to start '
                      'the run again')
+
+
+class RestoredPolicy(NamedTuple):
+  """A run's agent with the weights of its newest readable checkpoint."""
+  agent: networks.ImpalaAgent
+  spec: agents.EnvironmentSpec
+  checkpoint: str  # The checkpoint's path.
+  version: tf.Variable  # Its update count, int64.
+
+
+def restore_run_policy(logdir: str,
+                       config: ml_collections.ConfigDict) -> RestoredPolicy:
+  """The agent of ``config`` (the run's) restored from the newest readable
+  checkpoint of ``logdir``, for evaluation and export; FileNotFoundError
+  naming the directory where there is none."""
+  spec = agents.environment_spec(config)
+  agent = agents.make_agent(config, spec)
+  checkpoints = RunCheckpoints(logdir)
+  restored = checkpoints.restore_newest_readable(functools.partial(
+      restore_policy, agent, agents.single_step_spec(agent, spec)))
+  if restored is None:
+    raise FileNotFoundError(f'no checkpoint in {checkpoints.directory}')
+  return RestoredPolicy(agent, spec, *restored)

@@ -2,8 +2,8 @@
 package (issue 38).
 
 `export_policy(logdir, output)` restores the newest readable checkpoint of a
-run (through `checkpoints.RunCheckpoints`, falling back as training and
-evaluation do) into the run's agent and saves an `ExportedPolicy`:
+run into the run's agent (`checkpoints.restore_run_policy`, which falls back
+as training and evaluation do) and saves an `ExportedPolicy`:
 
     policy = tf.saved_model.load(DIR)
     state = policy.initial_state(n)        # tuple of [n, ...]; () if none
@@ -23,7 +23,6 @@ The SavedModel is written beside ``output`` under a temporary name and
 renamed when complete: a failed export leaves nothing at ``output``.
 """
 
-import functools
 import os
 import shutil
 import tempfile
@@ -35,10 +34,9 @@ import tree
 
 from impala_tf import config as config_lib
 from impala_tf import envs
-from impala_tf.agent.learner import restore_policy
 from impala_tf.results import rundir
 from impala_tf.runtime import agents
-from impala_tf.runtime.checkpoints import RunCheckpoints
+from impala_tf.runtime import checkpoints
 from impala_tf.types import StepOutput
 
 
@@ -127,15 +125,10 @@ def export_policy(logdir: str, output: str) -> str:
   to ``output`` (see the module docstring); returns the checkpoint's path."""
   check_export(logdir, output)
   config = rundir.read_config(logdir)
-  spec = agents.environment_spec(config)
-  agent = agents.make_agent(config, spec)
-  checkpoints = RunCheckpoints(logdir)
-  restored = checkpoints.restore_newest_readable(functools.partial(
-      restore_policy, agent, agents.single_step_spec(agent, spec)))
-  if restored is None:
-    raise FileNotFoundError(f'no checkpoint in {checkpoints.directory}')
-  policy = ExportedPolicy(agent, spec, config.to_json_best_effort(),
-                          action_names(config, spec.num_actions))
+  restored = checkpoints.restore_run_policy(logdir, config)
+  policy = ExportedPolicy(restored.agent, restored.spec,
+                          config.to_json_best_effort(),
+                          action_names(config, restored.spec.num_actions))
   partial = tempfile.mkdtemp(prefix=os.path.basename(output) + '.partial-',
                              dir=os.path.dirname(os.path.abspath(output)))
   try:
@@ -143,4 +136,4 @@ def export_policy(logdir: str, output: str) -> str:
     os.rename(partial, output)
   finally:
     shutil.rmtree(partial, ignore_errors=True)
-  return restored[0]
+  return restored.checkpoint
