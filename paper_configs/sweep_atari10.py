@@ -5,7 +5,8 @@ shallow expert). As `sweep_atari5.py`, with ``atari10``:
 
   python -m impala_tf.sweep --sweep=paper_configs/sweep_atari10.py \\
       --logdir=runs/atari10 [--ray_address=auto]
-  python -m impala_tf.tables atari10 --runs=$(ls -d runs/atari10/*/ | paste -sd,)
+  python -m impala_tf.tables atari10 \\
+      --runs=$(ls -d runs/atari10/*/ | paste -sd,)
 """
 
 import os

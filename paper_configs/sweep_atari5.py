@@ -5,9 +5,8 @@ one run per game of the expert config given (default: the shallow expert,
 
   python -m impala_tf.sweep --sweep=paper_configs/sweep_atari5.py \\
       --logdir=runs/atari5 [--ray_address=auto]
-  python -m impala_tf.sweep \\
-      --sweep=paper_configs/sweep_atari5.py:paper_configs/atari_expert_deep.py \\
-      --logdir=runs/atari5_deep
+  python -m impala_tf.sweep --logdir=runs/atari5_deep \\
+      --sweep=paper_configs/sweep_atari5.py:paper_configs/atari_expert_deep.py
 
 Then evaluate each run and predict the median:
 

@@ -6,8 +6,9 @@ side (leaves ``[T+1, n, ...]``): T+1 steps whose first repeats the last step
 of the previous unroll, the core state from before that first step, the
 behaviour policy's outputs, and the learner version behind every output.
 One object per unroll of a group, not per environment: the Python work per
-frame in the learner process bounds what it can take (REPRODUCE, "Scale"). It does not know whether its policy is the
-dynamic batcher or a direct network call.
+frame in the learner process bounds what it can take (REPRODUCE, "Scale").
+It does not know whether its policy is the dynamic batcher or a direct
+network call.
 
 An exception inside the actor (in the policy, say) is logged, the partial
 unroll is dropped, and the actor carries on from where its environments are.

@@ -25,7 +25,8 @@ the rest alone, and the parent copies them out, straight into the actor's
 unroll where it is given a place (``observation_out``). Pickling and
 unpickling the frames held the learner process's GIL for a quarter of its
 time with environments and network that cost nothing (REPRODUCE.md,
-"Scale"); a numpy copy releases it. Nests (DeepMind Lab's frame and instruction) go by pickle.
+"Scale"); a numpy copy releases it. Nests (DeepMind Lab's frame and
+instruction) go by pickle.
 """
 
 import functools
