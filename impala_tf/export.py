@@ -22,8 +22,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   args = flags.FLAGS
-  with cli.reading_input():
-    policy_export.check_export(args.logdir, args.output)
+  with cli.reading_input():  # It checks its input before any work.
     checkpoint = policy_export.export_policy(args.logdir, args.output)
   print(f'{args.output}: the policy of {checkpoint}')
 
