@@ -238,12 +238,11 @@ class RayActors:
         with self._lock:
           self._counters[index] = result.counters
           self.nodes.add(result.node_id)
-        for episode in result.episodes:
-          self._on_episode(episode)
-        with self._lock:
           self.bytes_received += sum(
               x.nbytes for x in tree.flatten(result.trajectories)
               if isinstance(x, np.ndarray))
+        for episode in result.episodes:
+          self._on_episode(episode)
         try:
           for trajectory in result.trajectories:
             self._on_trajectory(trajectory)

@@ -44,14 +44,9 @@ def aligned_concatenate(arrays, axis: int = 0) -> np.ndarray:
 
 
 def aligned_stack(arrays, axis: int) -> np.ndarray:
-  """`np.stack` into `aligned_empty` memory where `as_tensor` could share
-  it (a bool or numeric dtype)."""
-  first = np.asarray(arrays[0])
-  if first.dtype.kind not in _SHAREABLE_KINDS:
-    return np.stack(arrays, axis=axis)
-  shape = list(first.shape)
-  shape.insert(axis, len(arrays))
-  return np.stack(arrays, axis=axis, out=aligned_empty(shape, first.dtype))
+  """`np.stack`, as `aligned_concatenate` of the arrays each given a new
+  axis ``axis`` (which is what `np.stack` does)."""
+  return aligned_concatenate([np.expand_dims(a, axis) for a in arrays], axis)
 
 
 def as_tensor(array) -> tf.Tensor:
