@@ -23,6 +23,7 @@ from ml_collections import config_dict
 from impala_tf import choices
 from impala_tf import envs
 from impala_tf.envs import gym_env
+from impala_tf.envs import procgen
 
 STRATEGIES = ('default', 'mirrored', 'multi_worker_mirrored')
 RUNTIMES = ('local', 'ray')
@@ -124,6 +125,15 @@ def base_config() -> ml_collections.ConfigDict:
       # env='custom': 'module.path:function', a callable level -> gymnasium.Env
       # (a user's own environment), built in the worker processes.
       env_factory=config_dict.placeholder(str),
+      # Procgen (envs/procgen.py): the distribution mode ('easy', 'hard'),
+      # the training levels (num_levels seeds from start_level; 0: all
+      # levels, the test distribution) and procgen's visual options, with
+      # procgen's defaults but the generalisation protocol's 200 easy
+      # training levels (paper.md §4.6).
+      procgen=ml_collections.ConfigDict(dict(
+          distribution_mode='easy', num_levels=200, start_level=0,
+          use_backgrounds=True, restrict_themes=False,
+          use_monochrome_assets=False, paint_vel_info=False)),
       # Network (paper.md §5.2): 'shallow', 'deep', 'mlp' (vectors, small
       # tests), 'minatar' (MinAtar's 10×10 frames) or 'auto': chosen from
       # the observations (`agents.torso_for`), 'shallow' for Atari and DMLab.
@@ -268,7 +278,8 @@ def env_options(config: ml_collections.ConfigDict) -> dict:
               fire_reset=config.fire_reset,
               dataset_path=config.dmlab_dataset_path,
               level_cache_dir=config.dmlab_level_cache_dir,
-              env_factory=config.env_factory)
+              env_factory=config.env_factory,
+              procgen=config.procgen.to_dict())
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:
@@ -289,6 +300,14 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
         "set (as 'module.path:function') exactly when config.env='custom'")
   if config.env == 'custom':
     gym_env.load_factory(config.env_factory)
+  if config.env == 'procgen':
+    try:
+      procgen.check_settings(procgen.settings_from(config.procgen.to_dict()))
+    except (TypeError, ValueError) as error:
+      raise ValueError(f'config.procgen: {error}') from None
+    check('num_action_repeats', lambda x: x == 1,
+          "1 with config.env='procgen' (Procgen has no frame skip: a frame "
+          'is an agent step)')
   check('fire_reset', lambda x: not x or config.env == 'atari',
         "False unless config.env='atari'")
   check('atari_backend', lambda x: x in ('gymnasium', 'vector'),

@@ -8,8 +8,8 @@ whether the scored episode ended too.
 `SUITES` is the registry: one `Suite` per environment name, saying how to
 make a level, which levels there are, whether all levels share their spaces
 and which torso fits. A suite's module is imported only when the suite is
-used, so that its dependency (ale-py, minatar, DeepMind Lab) is needed only
-then. Adding a suite is adding its module and one entry here.
+used, so that its dependency (ale-py, minatar, procgen, DeepMind Lab) is
+needed only then. Adding a suite is adding its module and one entry here.
 
 This package must not import TensorFlow: worker processes import it.
 """
@@ -28,6 +28,7 @@ class Options(NamedTuple):
   dataset_path: Optional[str] = None
   level_cache_dir: Optional[str] = None
   env_factory: Optional[str] = None
+  procgen: Optional[dict] = None
 
 
 class Suite(NamedTuple):
@@ -78,6 +79,11 @@ SUITES = {
     'minatar': Suite(
         'minatar', lambda m, level, options: m.make_minatar(level),
         lambda m: m.GAMES, torso='minatar'),
+    'procgen': Suite(
+        'procgen', lambda m, level, options: m.make_procgen(
+            level, options.procgen),
+        lambda m: m.GAMES, shared_spaces=lambda options: True,
+        torso='deep'),
     'gym': Suite(
         'gym_env', lambda m, level, options: m.make_registered(level),
         lambda m: tuple(gym.registry)),
@@ -99,7 +105,8 @@ def make(env_name: str, level: str, training: bool = True,
          fire_reset: bool = False,
          dataset_path: Optional[str] = None,
          level_cache_dir: Optional[str] = None,
-         env_factory: Optional[str] = None) -> gym.Env:
+         env_factory: Optional[str] = None,
+         procgen: Optional[dict] = None) -> gym.Env:
   """Creates ``level`` of ``env_name`` (e.g. 'atari', 'pong').
 
   Args:
@@ -115,10 +122,12 @@ def make(env_name: str, level: str, training: bool = True,
     level_cache_dir: DMLab only: a directory to cache compiled levels in.
     env_factory: 'custom' only: ``'module.path:function'``, a callable
       ``level -> gymnasium.Env``.
+    procgen: Procgen only: `procgen.Settings` as a dict (``config.procgen``:
+      distribution mode, levels, visual options); None: its defaults.
   """
   check_level(env_name, level)
   options = Options(training, full_action_space, fire_reset, dataset_path,
-                    level_cache_dir, env_factory)
+                    level_cache_dir, env_factory, procgen)
   return SUITES[env_name].make(suite_module(env_name), level, options)
 
 
@@ -140,8 +149,9 @@ def check_level(env_name: str, level: str) -> None:
 
 def spaces_key(env_name: str, level: str, full_action_space: bool) -> str:
   """Levels with the same key have the same observation and action spaces,
-  so one of them tells the spaces of all (DeepMind Lab levels share the
-  action set and observations; Atari games do with the full action set)."""
+  so one of them tells the spaces of all (DeepMind Lab levels and Procgen
+  games share the action set and observations; Atari games do with the full
+  action set)."""
   options = Options(full_action_space=full_action_space)
   if SUITES[env_name].shared_spaces(options):
     return env_name

@@ -48,18 +48,25 @@ def level_of_environment(config: ml_collections.ConfigDict, index: int) -> str:
 
 def make_vector_fn(config: ml_collections.ConfigDict,
                    levels: Sequence[str], training: bool) -> Optional[Callable]:
-  """The factory of one vectorised object for a group's games, where the
-  config asks for one (``atari_backend='vector'``) and the group trains:
-  evaluation keeps the paper's 1-30 no-op starts of the gymnasium path
-  (`atari_vector` draws 0-29)."""
-  if (config.env != 'atari' or config.atari_backend != 'vector' or
-      not training):
+  """The factory of one vectorised object for a group's games, where there
+  is one and the group trains: Atari with ``atari_backend='vector'`` and
+  Procgen. Evaluation plays one environment after another, which a video
+  can wrap; on Atari it also keeps the paper's 1-30 no-op starts of the
+  gymnasium path (`atari_vector` draws 0-29)."""
+  if not training or len(set(levels)) != 1:
     return None
-  # Imported here: it needs ale-py's vector environment, Atari runs only.
-  from impala_tf.envs import atari_vector  # pylint: disable=g-import-not-at-top
-  return functools.partial(atari_vector.make_vector_game, levels[0],
-                           len(levels), training, config.full_action_space,
-                           config.atari_vector_threads)
+  # Imported here: each needs its suite's package, that suite's runs only.
+  # pylint: disable=g-import-not-at-top
+  if config.env == 'procgen':
+    from impala_tf.envs import procgen
+    return functools.partial(procgen.make_vector_game, levels[0],
+                             len(levels), config.procgen.to_dict())
+  if config.env == 'atari' and config.atari_backend == 'vector':
+    from impala_tf.envs import atari_vector
+    return functools.partial(atari_vector.make_vector_game, levels[0],
+                             len(levels), training, config.full_action_space,
+                             config.atari_vector_threads)
+  return None
 
 
 def make_environment_groups(
