@@ -1,7 +1,8 @@
 """The command line of `results.curves`: export a run's learning curve as
 CSV, export a sweep's, plot curves, print milestones.
 
-  python -m impala_tf.curves export|export_tree|plot|milestones [flags]
+  python -m impala_tf.curves export|export_tree|export_evaluations|plot|\
+      milestones [flags]
 
 See `impala_tf.results.curves` for what each writes.
 """
@@ -11,7 +12,8 @@ from absl import flags
 import numpy as np
 
 from impala_tf import cli
-from impala_tf.results.curves import (REFERENCES, export, export_tree,
+from impala_tf.results.curves import (REFERENCES, export,
+                                      export_evaluations, export_tree,
                                       milestones, plot)
 
 
@@ -20,16 +22,24 @@ def _format_frames(value: float) -> str:
 
 
 def main(argv):
-  if len(argv) != 2 or argv[1] not in ('export', 'export_tree', 'plot',
+  if len(argv) != 2 or argv[1] not in ('export', 'export_tree',
+                                        'export_evaluations', 'plot',
                                         'milestones'):
-    raise app.UsageError('usage: python -m impala_tf.curves '
-                         'export|export_tree|plot|milestones [flags]')
+    raise app.UsageError('usage: python -m impala_tf.curves export|'
+                         'export_tree|export_evaluations|plot|milestones '
+                         '[flags]')
   args = flags.FLAGS
   command = argv[1]
   if command == 'export':
     if not args.logdir or not args.output:
       raise app.UsageError('export needs --logdir and --output')
     curve = export(args.logdir, args.output, args.window, args.level)
+    print(f'wrote {args.output}: {len(curve)} rows')
+    return
+  if command == 'export_evaluations':
+    if not args.logdir or not args.output:
+      raise app.UsageError('export_evaluations needs --logdir and --output')
+    curve = export_evaluations(args.logdir, args.output)
     print(f'wrote {args.output}: {len(curve)} rows')
     return
   if command == 'export_tree':
@@ -55,10 +65,10 @@ def main(argv):
 
 if __name__ == '__main__':
   # Flags live here, not at import: library modules must not claim names.
-  flags.DEFINE_string('logdir', None, 'export: the run directory; '
-                      'export_tree: the directory of sweep runs.')
-  flags.DEFINE_string('output', None, 'export: the CSV; export_tree: the '
-                      'directory of CSVs; plot: the PNG.')
+  flags.DEFINE_string('logdir', None, 'export, export_evaluations: the run '
+                      'directory; export_tree: the directory of sweep runs.')
+  flags.DEFINE_string('output', None, 'export, export_evaluations: the CSV; '
+                      'export_tree: the directory of CSVs; plot: the PNG.')
   flags.DEFINE_integer('window', 50, 'export: episodes in the running mean.')
   flags.DEFINE_string('level', None, 'export: only this level (default all).')
   flags.DEFINE_list('curves', [], 'plot, milestones: curve CSVs.')

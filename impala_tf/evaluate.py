@@ -5,13 +5,17 @@
 
 Restores the newest readable checkpoint (falling back to the one before a
 damaged one, as training does: `runtime.checkpoints`) and plays with the
-actor's own stepping: the recurrent state is carried, actions are sampled from the policy (as in the
-paper's evaluation), environments run in evaluation mode (on Atari: whole
-games, not episodes cut at a life loss). Writes ``evaluation.json`` into the
-run directory: per level, the returns of every episode and their mean.
+actor's own stepping: the recurrent state is carried, actions are sampled
+from the policy (as in the paper's evaluation), environments run in
+evaluation mode (on Atari: whole games, not episodes cut at a life loss).
+Procgen runs are evaluated twice: on the levels they trained on and on the
+test levels (all of them), Procgen's generalisation protocol. Writes
+``evaluation.json`` into the run directory (per level, the returns of every
+episode and their mean) and appends each level's mean to ``metrics.jsonl``.
 """
 
 import collections
+import copy
 import functools
 import json
 import math
@@ -29,35 +33,44 @@ from impala_tf import cli
 from impala_tf.envs import video
 from impala_tf.results import rundir as rundir_lib
 from impala_tf.runtime import fleet
-from impala_tf.runtime.checkpoints import restore_run_policy
+from impala_tf.runtime import run_writer
+from impala_tf.runtime.checkpoints import RestoredPolicy, restore_run_policy
 from impala_tf.runtime.local import LocalActors
 from impala_tf.types import Episode
 
 
 # Evaluation episodes per level in the paper: §5.3.2 (Atari), §5.3.1 (DMLab).
 PAPER_EPISODES = {'atari': 200, 'dmlab': 500}
+# evaluation.json's keys of the level distributions, and the name of each in
+# the "evaluation" records: the levels trained on, and (Procgen) all levels.
+SPLITS = {'levels': 'train', 'test_levels': 'test'}
 
 
 def evaluate(logdir: str,
              episodes_per_level: int,
              config: Optional[ml_collections.ConfigDict] = None,
-             videos_per_level: int = 0) -> Dict[str, Dict[str, object]]:
+             videos_per_level: int = 0) -> Dict[str, object]:
   """Plays ``episodes_per_level`` episodes per level with the newest policy
-  that can be read.
+  that can be read, on each of the run's level distributions
+  (`evaluation_splits`).
 
   Args:
     logdir: a run directory with a checkpoint.
     episodes_per_level: how many episodes to record on each level.
     config: the run's config; read from ``logdir`` if None.
-    videos_per_level: write the first this many episodes of every level as
-      MP4 under ``<logdir>/videos/`` (`envs.video`), replacing what an
-      earlier evaluation wrote there.
+    videos_per_level: write the first this many episodes of every level
+      (of the levels it trained on) as MP4 under ``<logdir>/videos/``
+      (`envs.video`), replacing what an earlier evaluation wrote there.
 
   Returns:
-    ``{level: {'returns': [...], 'mean_return': float, 'episodes': int}}``,
-    also written to ``<logdir>/evaluation.json``. Each environment plays
-    the same number of episodes, so a level may get a few more than
-    ``episodes_per_level``.
+    What is also written to ``<logdir>/evaluation.json``: the checkpoint's
+    name and frames, and for each split (``levels``; for Procgen also
+    ``test_levels``) ``{level: {'returns': [...], 'mean_return': float,
+    'episodes': int}}``. Each environment plays the same number of
+    episodes, so a level may get a few more than ``episodes_per_level``.
+    Every level's mean is also appended to ``metrics.jsonl`` as an
+    "evaluation" record, so that evaluations after each part of a run make
+    a curve (`results.curves.evaluation_curve`).
   """
   if episodes_per_level < 1:
     raise ValueError(
@@ -66,12 +79,46 @@ def evaluate(logdir: str,
     raise ValueError(f'--video={videos_per_level}: give 0 to '
                      f'{episodes_per_level} (the episodes per level)')
   config = config or rundir_lib.read_config(logdir)
-  agent, spec, checkpoint, version = restore_run_policy(logdir, config)
+  restored = restore_run_policy(logdir, config)
+  results = dict(checkpoint=os.path.basename(restored.checkpoint),
+                 frames=restored.frames)
+  for split, split_config in evaluation_splits(config).items():
+    returns = _play(split_config, restored, episodes_per_level,
+                    os.path.join(logdir, 'videos'),
+                    videos_per_level if split == 'levels' else 0)
+    results[split] = {
+        level: dict(returns=level_returns,
+                    mean_return=float(np.mean(level_returns)),
+                    episodes=len(level_returns))
+        for level, level_returns in returns.items()}
+  _write_results(logdir, results)
+  return results
 
+
+def evaluation_splits(
+    config: ml_collections.ConfigDict) -> Dict[str, ml_collections.ConfigDict]:
+  """The level distributions a run is evaluated on, by their key in
+  evaluation.json: ``levels``, the one it trained on; for Procgen also
+  ``test_levels``, every level of its games (``num_levels=0``, the
+  generalisation protocol's test: levels drawn from all 2^31 seeds, so
+  almost never one of the few hundred it trained on)."""
+  splits = {'levels': config}
+  if config.env == 'procgen':
+    test = copy.deepcopy(config)
+    test.procgen.num_levels = 0
+    splits['test_levels'] = test
+  return splits
+
+
+def _play(config: ml_collections.ConfigDict, restored: RestoredPolicy,
+          episodes_per_level: int, videos: str,
+          videos_per_level: int) -> Dict[str, List[float]]:
+  """The returns of ``episodes_per_level`` episodes of every level of
+  ``config`` played by ``restored``'s policy."""
   quota = _EpisodeQuota(config, episodes_per_level)
-  videos = os.path.join(logdir, 'videos')
   actors = LocalActors(fleet.FleetSetup(
-      config, agent, version, spec, on_trajectory=lambda trajectory: None,
+      config, restored.agent, restored.version, restored.spec,
+      on_trajectory=lambda trajectory: None,
       on_episode=quota.on_episode, training=False,
       make_groups=_recording_groups(videos, videos_per_level)))
   try:
@@ -81,23 +128,22 @@ def evaluate(logdir: str,
     quota.done.set()
     actors.close()
     _remove_claims(videos)
+  return quota.returns
 
-  return _write_results(logdir, checkpoint, quota.returns)
 
-
-def _write_results(logdir: str, checkpoint: str,
-                   returns: Dict[str, List[float]]) -> Dict[str, Dict]:
-  """``evaluation.json``: per level, the returns, their mean and number."""
-  results = {
-      level: dict(returns=level_returns,
-                  mean_return=float(np.mean(level_returns)),
-                  episodes=len(level_returns))
-      for level, level_returns in returns.items()
-  }
+def _write_results(logdir: str, results: Dict[str, object]) -> None:
+  """``evaluation.json``, and one "evaluation" record a level and split in
+  ``metrics.jsonl``."""
   with open(os.path.join(logdir, rundir_lib.EVALUATION_FILE), 'w') as f:
-    json.dump(dict(checkpoint=os.path.basename(checkpoint), levels=results), f,
-              indent=2)
-  return results
+    json.dump(results, f, indent=2)
+  records = []
+  for split in SPLITS:
+    for level, result in results.get(split, {}).items():
+      records.append(dict(
+          frames=results['frames'], checkpoint=results['checkpoint'],
+          split=SPLITS[split], level=level,
+          mean_return=result['mean_return'], episodes=result['episodes']))
+  run_writer.append_records(logdir, 'evaluation', records)
 
 
 def _recording_groups(directory: str, videos_per_level: int):
@@ -161,9 +207,10 @@ def main(argv):
     config.num_actors = args.num_actors
   episodes = args.episodes_per_level or PAPER_EPISODES.get(config.env, 100)
   results = evaluate(args.logdir, episodes, config, args.video)
-  for level, result in results.items():
-    print(f'{level}: mean return {result["mean_return"]:.2f} over '
-          f'{result["episodes"]} episodes')
+  for split, name in SPLITS.items():
+    for level, result in results.get(split, {}).items():
+      print(f'{level} ({name} levels): mean return '
+            f'{result["mean_return"]:.2f} over {result["episodes"]} episodes')
 
 
 if __name__ == '__main__':

@@ -1,7 +1,7 @@
 """The command line of `results.tables`: the paper's tables from run
 directories.
 
-  python -m impala_tf.tables atari57|dmlab30|atari5|atari10 --runs=... \
+  python -m impala_tf.tables atari57|dmlab30|atari5|atari10|procgen --runs=... \
       [--output=prefix]
 """
 
@@ -12,7 +12,8 @@ from absl import flags
 
 from impala_tf import cli
 from impala_tf.results.tables import (TABLES, atari57_table,
-                                      atari_subset_table, dmlab30_table)
+                                      atari_subset_table, dmlab30_table,
+                                      procgen_table)
 
 
 def main(argv):
@@ -22,6 +23,8 @@ def main(argv):
     table, summary = atari57_table(flags.FLAGS.runs)
   elif argv[1] == 'dmlab30':
     table, summary = dmlab30_table(flags.FLAGS.runs)
+  elif argv[1] == 'procgen':
+    table, summary = procgen_table(flags.FLAGS.runs)
   else:
     table, summary = atari_subset_table(flags.FLAGS.runs, argv[1])
   markdown = (table.to_markdown(index=False, floatfmt='.2f') + '\n\n' +

@@ -19,7 +19,8 @@ What is whose:
   level 0, budgets of 25 M frames in easy mode and 200 M in hard (the
   learning rate anneals over them), and the discount 0.999 of Procgen's
   PPO baseline in place of G.1's 0.99: Procgen's episodes run up to 1,000
-  steps with their largest reward (the level's completion bonus) at the end.
+  steps (BigFish's 6,000) with their largest reward (the level's
+  completion bonus) at the end.
 * Clipping keeps G.1's treatment of rewards: a kill or a fish is worth 1 to
   the learner as before, a completion bonus of 10 is worth 1 too (PPO's
   baseline instead divides rewards by a running scale). Returns are always

@@ -152,7 +152,7 @@ def test_an_exported_catch_policy_plays_as_well_as_its_checkpoint(tmp_path):
   training.train(config_lib.load_config_file(  # As the README trains it.
       os.path.join(REPO, 'paper_configs', 'catch.py')), logdir)
   checkpoint_return = evaluate.evaluate(
-      logdir, episodes_per_level=100)['catch']['mean_return']
+      logdir, episodes_per_level=100)['levels']['catch']['mean_return']
   output = str(tmp_path / 'policy')
   policy_export.export_policy(logdir, output)
   policy = tf.saved_model.load(output)

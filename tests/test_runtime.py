@@ -98,8 +98,8 @@ def test_catch_learns_end_to_end_and_evaluates(tmp_path):
 
   results = evaluate.evaluate(logdir, episodes_per_level=50)
   # 16 environments play 4 episodes each: at least 50, equally shared.
-  assert results['catch']['episodes'] == 64
-  assert results['catch']['mean_return'] >= 0.9
+  assert results['levels']['catch']['episodes'] == 64
+  assert results['levels']['catch']['mean_return'] >= 0.9
   assert os.path.exists(os.path.join(logdir, rundir.EVALUATION_FILE))
 
 
@@ -517,7 +517,7 @@ def test_evaluate_falls_back_to_the_checkpoint_before_an_unreadable_one(
   older, _ = two_checkpoints_the_newest_cut_short(config, logdir)
 
   results = evaluate.evaluate(logdir, episodes_per_level=4)
-  assert results['catch']['episodes'] == 4
+  assert results['levels']['catch']['episodes'] == 4
   written = rundir.read_evaluation(logdir)
   assert written['checkpoint'] == os.path.basename(older)
 

@@ -40,7 +40,7 @@ def test_evaluation_writes_the_first_episodes_of_a_level_as_video(tmp_path):
     assert frames[0].shape == (144, 80, 3)
     assert frames[0].max() > 200 and np.median(frames[0]) < 20
   assert set(returns) <= {-1.0, 1.0}
-  evaluated = list(results['catch']['returns'])
+  evaluated = list(results['levels']['catch']['returns'])
   for value in returns:  # The recorded episodes are evaluated ones.
     evaluated.remove(value)
 

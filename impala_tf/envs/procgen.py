@@ -4,7 +4,7 @@ benchmark on which the paper's deep torso became "the IMPALA CNN".
 Procgen's own protocol, which we keep: 64 × 64 RGB frames, the 15 actions of
 every game, no frame skip and no frame stack (a frame is an agent step), and
 the episode ends where the game says (it auto-resets to a new level; a
-1,000-step timeout is part of the game). Its generalisation protocol trains
+timeout, 1,000 steps in most games, is part of the game). Its generalisation protocol trains
 on a fixed set of levels (``num_levels`` seeds from ``start_level``: 200 in
 easy mode, 500 in hard) and tests on the full distribution
 (``num_levels=0``: any level seed; docs/paper.md §4.6).
@@ -82,6 +82,7 @@ def check_game(game: str) -> None:
 
 def _procgen():
   try:
+    # Optional: only Procgen runs need it, and they get a hint without it.
     import procgen  # pylint: disable=g-import-not-at-top
   except ImportError as error:
     raise ImportError(

@@ -13,6 +13,8 @@ tables of REPRODUCE.md are drawn from those CSVs by this module:
       --thresholds=-15,0,18
   python -m impala_tf.curves export_tree --logdir=runs/vtrace_study \\
       --output=reproduce/curves/vtrace_study
+  python -m impala_tf.curves export_evaluations --logdir=runs/starpilot \\
+      --output=reproduce/curves/procgen_starpilot_evaluations.csv
 
 ``export_tree`` exports every finished sweep run below a directory, keeping
 its layout (``<game>/seed_<k>/<run>`` → ``<game>/seed_<k>/<run>.csv``). A
@@ -30,6 +32,13 @@ the episode window; then a header row and one row per learner log line:
   episodes       scored episodes ended by then
   entropy, policy_lag, learning_rate, gradient_norm, fps, num_updates,
   wall_time      the learner's log line (wall_time in s across resumes)
+
+``export_evaluations`` writes a run's evaluations instead (`impala_tf.evaluate`
+after each part of a run: on Procgen the one curve of the test levels),
+with the same header and one row per evaluated level and split:
+
+  frames, checkpoint, split ("train": the levels trained on; "test": all
+  levels, Procgen), level, mean_return, episodes, wall_time
 """
 
 import contextlib
@@ -49,6 +58,8 @@ from impala_tf.results import rundir
 
 COLUMNS = ('frames', 'mean_return', 'episodes', 'entropy', 'policy_lag',
            'learning_rate', 'gradient_norm', 'fps', 'num_updates', 'wall_time')
+EVALUATION_COLUMNS = ('frames', 'checkpoint', 'split', 'level', 'mean_return',
+                      'episodes', 'wall_time')
 
 # Published points of other implementations, drawn as markers on a figure.
 # The original release (its `gym` branch: Table G.1, the deep torso, 48
@@ -132,12 +143,49 @@ def export(logdir: str, output: str, window: int = 50,
   A run without "start" records (written before runs recorded them) is an
   error: a published curve must say what produced it.
   """
+  parts = _parts_for_publishing(logdir)
+  curve = curve_from_run(logdir, window, level)
+  _write_csv(output, logdir, parts, curve,
+             f'# window: {window} episodes'
+             f'{"" if level is None else f" of {level}"}\n')
+  return curve
+
+
+def evaluation_curve(logdir: str) -> pd.DataFrame:
+  """The run's evaluations (its "evaluation" records), one row per level
+  and split (`EVALUATION_COLUMNS`), by frames; a checkpoint evaluated again
+  keeps its newest evaluation."""
+  rows = [{column: r.get(column) for column in EVALUATION_COLUMNS}
+          for r in rundir.read_metrics(logdir, 'evaluation')]
+  if not rows:
+    raise ValueError(f'{logdir} has no evaluations ("evaluation" records in '
+                     f'{rundir.METRICS_FILE}); run python -m '
+                     'impala_tf.evaluate on it')
+  table = pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS))
+  table = table.drop_duplicates(['frames', 'split', 'level'], keep='last')
+  return table.sort_values(['frames', 'split', 'level'], ignore_index=True)
+
+
+def export_evaluations(logdir: str, output: str) -> pd.DataFrame:
+  """Writes ``logdir``'s `evaluation_curve` as a CSV with its provenance
+  (the header of `export`); returns it."""
+  parts = _parts_for_publishing(logdir)
+  curve = evaluation_curve(logdir)
+  _write_csv(output, logdir, parts, curve, '')
+  return curve
+
+
+def _parts_for_publishing(logdir: str) -> List[Dict[str, object]]:
   parts = run_parts(logdir)
   if not parts:
     raise ValueError(f'{logdir} records no command or commit ("start" '
                      'records); it predates them, so its curve cannot be '
                      'published with its provenance')
-  curve = curve_from_run(logdir, window, level)
+  return parts
+
+
+def _write_csv(output: str, logdir: str, parts, table: pd.DataFrame,
+               extra_header: str) -> None:
   os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
   with open(output, 'w') as f:
     f.write(f'# run: {os.path.basename(os.path.normpath(logdir))}\n')
@@ -145,10 +193,8 @@ def export(logdir: str, output: str, window: int = 50,
       f.write(f'# part_from_frames: {part["frames"]}\n')
       f.write(f'# command: {part["command"]}\n')
       f.write(f'# commit: {part["commit"]}\n')
-    f.write(f'# window: {window} episodes'
-            f'{"" if level is None else f" of {level}"}\n')
-    curve.to_csv(f, index=False, float_format='%.6g')
-  return curve
+    f.write(extra_header)
+    table.to_csv(f, index=False, float_format='%.6g')
 
 
 def read_curve(path: str) -> pd.DataFrame:
@@ -281,7 +327,9 @@ def milestones(paths: Sequence[str],
 def plot(paths: Sequence[str], output: str,
          references: Sequence[str] = ()) -> None:
   """Mean return against frames for each curve CSV, with the published
-  points of ``references`` (keys of `REFERENCES`) as markers."""
+  points of ``references`` (keys of `REFERENCES`) as markers. An
+  evaluations CSV (`export_evaluations`) draws one line with markers per
+  split and level."""
   # Here, not at import: a notebook that imports this module keeps its own
   # backend; files are drawn without a display.
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
@@ -292,8 +340,14 @@ def plot(paths: Sequence[str], output: str,
     curve = read_curve(path)
     header = dict(read_header(path))
     window = header.get('window', window)
-    axis.plot(curve['frames'] / 1e6, curve['mean_return'],
-              label=os.path.splitext(os.path.basename(path))[0])
+    name = os.path.splitext(os.path.basename(path))[0]
+    if 'split' not in curve.columns:
+      axis.plot(curve['frames'] / 1e6, curve['mean_return'], label=name)
+      continue
+    for (split, level), points in curve.groupby(['split', 'level']):
+      axis.plot(points['frames'] / 1e6, points['mean_return'],
+                'o--' if split == 'test' else 'o-',
+                label=f'{level}, evaluated on {split} levels')
   for name in references:
     if name not in REFERENCES:
       raise ValueError(f'Unknown reference {name!r}; choose from '

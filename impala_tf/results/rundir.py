@@ -10,12 +10,17 @@ it with `impala_tf.runtime.run_writer.RunWriter`.
                                          episode_return, episode_length
                               "start": frames, wall_time, command, commit
                                        (one per start or resume)
+                              "evaluation": frames, wall_time, checkpoint,
+                                       split ("train", "test"), level,
+                                       mean_return, episodes (one per
+                                       level and split of an evaluation)
     <logdir>/events.*         TensorBoard scalars (the "train" records)
     <logdir>/checkpoints/     tf.train.CheckpointManager checkpoints
     <logdir>/evaluation.json  written by impala_tf.evaluate:
-                              {"checkpoint": name, "levels": {level:
-                               {"returns": [...], "mean_return": x,
-                                "episodes": n}}}
+                              {"checkpoint": name, "frames": n,
+                               "levels": {level: {"returns": [...],
+                                "mean_return": x, "episodes": n}},
+                               "test_levels": {...} (Procgen: all levels)}
 """
 
 import json

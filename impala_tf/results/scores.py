@@ -342,3 +342,39 @@ def paper_dmlab30_scores(column: str) -> Dict[str, float]:
   if index is None:
     raise ValueError(f"Unknown column {column!r}; choose 'experts' or 'impala'")
   return {level: row[index] for level, row in DMLAB30_TABLE_B1.items()}
+
+
+# Procgen's normalisation constants (paper.md §4.6 [Procgen]): per game,
+# (R_min, R_max) in easy mode and in hard mode.
+PROCGEN_RANGES = {
+    'easy': {
+        'bigfish': (1.0, 40.0), 'bossfight': (0.5, 13.0),
+        'caveflyer': (3.5, 12.0), 'chaser': (0.5, 13.0),
+        'climber': (2.0, 12.6), 'coinrun': (5.0, 10.0),
+        'dodgeball': (1.5, 19.0), 'fruitbot': (-1.5, 32.4),
+        'heist': (3.5, 10.0), 'jumper': (3.0, 10.0), 'leaper': (3.0, 10.0),
+        'maze': (5.0, 10.0), 'miner': (1.5, 13.0), 'ninja': (3.5, 10.0),
+        'plunder': (4.5, 30.0), 'starpilot': (2.5, 64.0),
+    },
+    'hard': {
+        'bigfish': (0.0, 40.0), 'bossfight': (0.5, 13.0),
+        'caveflyer': (2.0, 13.4), 'chaser': (0.5, 14.2),
+        'climber': (1.0, 12.6), 'coinrun': (5.0, 10.0),
+        'dodgeball': (1.5, 19.0), 'fruitbot': (-0.5, 27.2),
+        'heist': (2.0, 10.0), 'jumper': (1.0, 10.0), 'leaper': (1.5, 10.0),
+        'maze': (4.0, 10.0), 'miner': (1.5, 20.0), 'ninja': (2.0, 10.0),
+        'plunder': (3.0, 30.0), 'starpilot': (1.5, 35.0),
+    },
+}
+
+
+def procgen_normalized(game: str, mode: str, score: float) -> float:
+  """Procgen's normalised return ``(R − R_min) / (R_max − R_min)``: 0 at
+  R_min, 1 at the game's best (`PROCGEN_RANGES`); not clipped."""
+  if mode not in PROCGEN_RANGES:
+    raise ValueError(f'Unknown procgen mode {mode!r}; choose one of '
+                     f'{sorted(PROCGEN_RANGES)}')
+  if game not in PROCGEN_RANGES[mode]:
+    raise ValueError(f'Unknown procgen game {game!r}')
+  low, high = PROCGEN_RANGES[mode][game]
+  return (score - low) / (high - low)

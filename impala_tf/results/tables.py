@@ -5,14 +5,16 @@
   python -m impala_tf.tables dmlab30 --runs=runs/dmlab30_deep \
       [--output=tables/dmlab30]
   python -m impala_tf.tables atari5|atari10 --runs=runs/atari5/battle_zone,...
+  python -m impala_tf.tables procgen --runs=runs/starpilot,runs/bigfish
 
 Reads each run's ``evaluation.json`` (written by `impala_tf.evaluate`) and
 writes ``<output>.md`` and ``<output>.csv``: per game or level our score and
 human-normalised score beside the paper's (Table C.1, Table B.1), then the
 summary beside Table 4 or Table 3; for ``atari5`` and ``atari10``, the
 Atari-57 median predicted from the subset's games (paper.md §4.5) beside
-the same prediction and the true median for the paper's IMPALA columns.
-Games or levels without an evaluated run are listed by name, not dropped
+the same prediction and the true median for the paper's IMPALA columns;
+for ``procgen``, each game's return on its training levels and on the test
+levels, raw and normalised (paper.md §4.6), and their means. Games or levels without an evaluated run are listed by name, not dropped
 silently.
 """
 
@@ -22,10 +24,11 @@ import pandas as pd
 
 from impala_tf.envs import atari
 from impala_tf.envs import dmlab
+from impala_tf.envs import procgen
 from impala_tf.results import rundir
 from impala_tf.results import scores
 
-TABLES = ('atari57', 'dmlab30', *scores.ATARI_SUBSETS)
+TABLES = ('atari57', 'dmlab30', *scores.ATARI_SUBSETS, 'procgen')
 
 
 def evaluated_scores(run_dirs: Sequence[str]) -> Dict[str, float]:
@@ -144,3 +147,51 @@ def atari_subset_table(run_dirs: Sequence[str],
                  f'{scores.atari_subset_median(paper, subset):.1f} | '
                  f'{scores.atari_summary(paper).median:.1f} |')
   return table, '\n'.join(lines)
+
+
+def procgen_table(run_dirs: Sequence[str]) -> Tuple[pd.DataFrame, str]:
+  """Per game and mode, the returns on the training levels and on the test
+  levels (`evaluate`'s ``levels`` and ``test_levels``), raw and normalised
+  (`scores.procgen_normalized`), and a Markdown summary: the mean
+  normalised return over the games of each mode, train and test, with the
+  games of the sixteen that have no run named. A game twice in one mode is
+  an error."""
+  rows = []
+  for run_dir in run_dirs:
+    config = rundir.read_config(run_dir)
+    if config.env != 'procgen':
+      raise ValueError(f'{run_dir} is not a Procgen run (env={config.env!r})')
+    evaluation = rundir.read_evaluation(run_dir)
+    if 'test_levels' not in evaluation:
+      raise ValueError(f'{run_dir}: its evaluation has no test levels; '
+                       'evaluate it again (python -m impala_tf.evaluate)')
+    mode = config.procgen.distribution_mode
+    for game, result in evaluation['levels'].items():
+      train = result['mean_return']
+      test = evaluation['test_levels'][game]['mean_return']
+      rows.append(dict(
+          game=game, mode=mode, frames=evaluation['frames'],
+          train_levels=config.procgen.num_levels, train=train, test=test,
+          train_normalized=scores.procgen_normalized(game, mode, train),
+          test_normalized=scores.procgen_normalized(game, mode, test)))
+  table = pd.DataFrame(rows, columns=[
+      'game', 'mode', 'frames', 'train_levels', 'train', 'test',
+      'train_normalized', 'test_normalized'])
+  twice = table[table.duplicated(['game', 'mode'])]
+  if len(twice):
+    raise ValueError(f'{list(twice["game"])} evaluated in more than one of '
+                     'the runs given')
+  lines = ['| mode | games | mean normalised return, train levels | '
+           'test levels |', '|---|---|---|---|']
+  missing = []
+  for mode, games in table.groupby('mode', sort=True):
+    lines.append(f'| {mode} | {len(games)} | '
+                 f'{games["train_normalized"].mean():.3f} | '
+                 f'{games["test_normalized"].mean():.3f} |')
+    missing += [f'{game} ({mode})' for game in procgen.GAMES
+                if game not in set(games['game'])]
+  if missing:
+    lines += ['', f'Not run ({len(missing)}, not in the means): '
+              f'{", ".join(missing)}.']
+  return table.sort_values(['mode', 'game'], ignore_index=True), \
+      '\n'.join(lines)

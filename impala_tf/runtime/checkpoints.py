@@ -103,6 +103,7 @@ class RestoredPolicy(NamedTuple):
   spec: agents.EnvironmentSpec
   checkpoint: str  # The checkpoint's path.
   version: tf.Variable  # Its update count, int64.
+  frames: int  # The environment frames it was trained on.
 
 
 def restore_run_policy(logdir: str,
@@ -117,4 +118,6 @@ def restore_run_policy(logdir: str,
       restore_policy, agent, agents.single_step_spec(agent, spec)))
   if restored is None:
     raise FileNotFoundError(f'no checkpoint in {checkpoints.directory}')
-  return RestoredPolicy(agent, spec, *restored)
+  path, version = restored
+  frames = tf.train.load_variable(path, 'num_frames/.ATTRIBUTES/VARIABLE_VALUE')
+  return RestoredPolicy(agent, spec, path, version, int(frames))

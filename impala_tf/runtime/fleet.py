@@ -55,14 +55,14 @@ def make_vector_fn(config: ml_collections.ConfigDict,
   gymnasium path (`atari_vector` draws 0-29)."""
   if not training or len(set(levels)) != 1:
     return None
-  # Imported here: each needs its suite's package, that suite's runs only.
-  # pylint: disable=g-import-not-at-top
   if config.env == 'procgen':
-    from impala_tf.envs import procgen
+    # Imported here: it needs procgen, Procgen runs only.
+    from impala_tf.envs import procgen  # pylint: disable=g-import-not-at-top
     return functools.partial(procgen.make_vector_game, levels[0],
                              len(levels), config.procgen.to_dict())
   if config.env == 'atari' and config.atari_backend == 'vector':
-    from impala_tf.envs import atari_vector
+    # Imported here: it needs ale-py's vector environment, Atari runs only.
+    from impala_tf.envs import atari_vector  # pylint: disable=g-import-not-at-top
     return functools.partial(atari_vector.make_vector_game, levels[0],
                              len(levels), training, config.full_action_space,
                              config.atari_vector_threads)

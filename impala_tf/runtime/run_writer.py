@@ -4,7 +4,7 @@ import json
 import os
 import threading
 import time
-from typing import Any, Dict
+from typing import Any, Dict, Sequence
 
 import ml_collections
 import tensorflow as tf
@@ -52,3 +52,14 @@ class RunWriter:
     with self._lock:
       self._metrics.close()
       self._summary_writer.close()
+
+
+def append_records(logdir: str, kind: str,
+                   records: Sequence[Dict[str, Any]]) -> None:
+  """Appends ``records`` of ``kind`` to the metrics of a run that is not
+  training now (an evaluation's), at the run's clock where it stopped."""
+  wall_time = round(rundir.last_wall_time(logdir), 3)
+  with open(os.path.join(logdir, rundir.METRICS_FILE), 'a') as f:
+    for record in records:
+      f.write(json.dumps({'kind': kind, 'wall_time': wall_time, **record})
+              + '\n')
