@@ -8,6 +8,7 @@ import imageio
 import numpy as np
 import pytest
 
+from impala_tf import envs
 from impala_tf import evaluate
 from impala_tf.envs import video
 from impala_tf.runtime import training
@@ -60,3 +61,29 @@ def test_screens_of_the_emulator_are_full_colour():
   assert observation.shape == (84, 84, 4)
   assert frame.shape == (224, 160, 3) and frame.dtype == np.uint8
   assert len({tuple(c) for c in frame.reshape(-1, 3)}) > 3  # Colours.
+
+
+def test_procgen_episodes_are_filmed_in_their_own_colours(tmp_path):
+  """A Procgen game's observation is a colour picture: it is filmed as it
+  is, frame by frame, and the file's return is the episode's."""
+  env = video.RecordEpisodes(envs.make('procgen', 'coinrun', False),
+                             str(tmp_path), 'coinrun', episodes=1)
+  observations = [env.reset(seed=0)[0]]
+  total, done = 0.0, False
+  rng = np.random.default_rng(0)
+  while not done:
+    observation, reward, done, _, _ = env.step(int(rng.integers(15)))
+    observations.append(observation)
+    total += reward
+  env.close()
+  names = [n for n in os.listdir(tmp_path) if n.endswith('.mp4')]
+  assert len(names) == 1 and f'_return_{total:g}_' in names[0], names
+  with imageio.get_reader(os.path.join(tmp_path, names[0])) as reader:
+    frames = list(reader.iter_data())
+  assert len(frames) == len(observations)
+  assert frames[0].shape == (64, 64, 3)
+  # H.264 is lossy: near the observation's colours, far from its grey.
+  first = observations[0].astype(np.float32)
+  assert np.abs(frames[0] - first).mean() < 12
+  grey = np.repeat(first[..., -1:], 3, axis=-1)
+  assert np.abs(frames[0] - grey).mean() > 2 * np.abs(frames[0] - first).mean()

@@ -113,8 +113,8 @@ class RecordEpisodes(gym.Wrapper):
 
   def _screen(self, observation) -> np.ndarray:
     """The full-colour screen where the emulator has one; else the
-    observation as an image. ``[H, W, 3]`` uint8, sides padded for the
-    encoder."""
+    observation as an image (a colour observation as it is, else its last
+    channel in grey). ``[H, W, 3]`` uint8, sides padded for the encoder."""
     ale = getattr(self.env.unwrapped, 'ale', None)
     if ale is not None:
       frame = ale.getScreenRGB()
@@ -122,8 +122,9 @@ class RecordEpisodes(gym.Wrapper):
       frame = np.asarray(observation)
       if frame.dtype != np.uint8:
         frame = (frame.astype(np.float32) * 255).astype(np.uint8)
-      frame = frame[..., -1:] if frame.ndim == 3 else frame[..., None]
-      frame = np.repeat(frame, 3, axis=-1)
+      if frame.shape[2:] != (3,):  # Not a colour image (Procgen's is).
+        frame = frame[..., -1:] if frame.ndim == 3 else frame[..., None]
+        frame = np.repeat(frame, 3, axis=-1)
       scale = -(-MIN_SIDE // min(frame.shape[:2]))
       frame = frame.repeat(scale, axis=0).repeat(scale, axis=1)
     pad = [(0, -side % MACRO_BLOCK) for side in frame.shape[:2]] + [(0, 0)]
