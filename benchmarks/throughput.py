@@ -359,8 +359,8 @@ def main(argv):
       batch_size=config.batch_size,
       dynamic_batching=config.dynamic_batching,
       free_network=_FREE_NETWORK.value,
-      unit='frames/s (4 frames per agent step); each figure is [median, '
-      'min, max] over the cycles',
+      unit=f'frames/s ({config.num_action_repeats} frames per agent step); '
+      'each figure is [median, min, max] over the cycles',
       cycles=len(cycles),
       **throughput_summary.summarise(cycles, backends),
   )))
@@ -421,7 +421,7 @@ def compare_runtimes(config):
       levels=list(config.levels),
       num_actors=config.num_actors,
       envs_per_actor=config.envs_per_actor,
-      unit='frames/s (4 frames per agent step)',
+      unit=f'frames/s ({config.num_action_repeats} frames per agent step)',
       local_fps=round(local['fps']),
       local_learner_idle_fraction=round(local['learner_idle'], 3),
       ray_fps=round(remote['fps']),
