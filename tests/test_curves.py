@@ -10,6 +10,7 @@ import pytest
 
 from impala_tf.results import curves
 from impala_tf.results import rundir
+from impala_tf.runtime import run_writer
 from impala_tf.runtime.run_writer import RunWriter
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -98,6 +99,40 @@ def test_milestones_and_plot(tmp_path):
   assert figure.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
   with pytest.raises(ValueError, match="Unknown reference 'nope'"):
     curves.plot([str(output)], str(figure), references=['nope'])
+
+
+def test_evaluations_export_newest_per_checkpoint_and_plot(tmp_path):
+  """Evaluations after each part (`evaluate`'s "evaluation" records)
+  become one CSV row per frames, split and level; a checkpoint evaluated
+  twice keeps its newest evaluation, and the CSV plots beside a curve."""
+  logdir = make_run(tmp_path / 'run')
+  run_writer.append_records(logdir, 'evaluation', [
+      dict(frames=4000, checkpoint='ckpt-40', split=split, level='pong',
+           mean_return=value, episodes=10)
+      for split, value in (('train', -10.0), ('test', -12.0))])
+  run_writer.append_records(logdir, 'evaluation', [
+      dict(frames=6500, checkpoint='ckpt-65', split='train', level='pong',
+           mean_return=1.0, episodes=10),
+      dict(frames=4000, checkpoint='ckpt-40', split='test', level='pong',
+           mean_return=-11.0, episodes=10)])
+  output = tmp_path / 'run_evaluations.csv'
+  curves.export_evaluations(logdir, str(output))
+  assert [v for k, v in curves.read_header(str(output)) if k == 'commit'] == [
+      'abc123', 'def456']
+  table = curves.read_curve(str(output))
+  assert list(table.columns) == list(curves.EVALUATION_COLUMNS)
+  assert list(zip(table['frames'], table['split'], table['mean_return'])) == [
+      (4000, 'test', -11.0), (4000, 'train', -10.0), (6500, 'train', 1.0)]
+  # Appended at the run's clock where it stopped, not from zero.
+  assert (table['wall_time'] == rundir.last_wall_time(logdir)).all()
+  curve = tmp_path / 'run.csv'
+  curves.export(logdir, str(curve), window=2)
+  figure = tmp_path / 'run.png'
+  curves.plot([str(curve), str(output)], str(figure))
+  assert figure.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+  with pytest.raises(ValueError, match='no evaluations'):
+    curves.export_evaluations(make_run(tmp_path / 'other'),
+                              str(tmp_path / 'x.csv'))
 
 
 def test_command_line_reads_like_what_a_user_typed():
