@@ -4,10 +4,10 @@ benchmark on which the paper's deep torso became "the IMPALA CNN".
 Procgen's own protocol, which we keep: 64 × 64 RGB frames, the 15 actions of
 every game, no frame skip and no frame stack (a frame is an agent step), and
 the episode ends where the game says (it auto-resets to a new level; a
-timeout, 1,000 steps in most games, is part of the game). Its generalisation protocol trains
-on a fixed set of levels (``num_levels`` seeds from ``start_level``: 200 in
-easy mode, 500 in hard) and tests on the full distribution
-(``num_levels=0``: any level seed; docs/paper.md §4.6).
+timeout, 1,000 steps in most games, is part of the game). Its
+generalisation protocol trains on a fixed set of levels (``num_levels``
+seeds from ``start_level``: 200 in easy mode, 500 in hard) and tests on the
+full distribution (``num_levels=0``: any level seed; docs/paper.md §4.6).
 
 The games run in procgen's vectorised C++ environment, ``ProcgenGym3Env``:
 

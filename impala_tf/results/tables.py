@@ -14,8 +14,8 @@ summary beside Table 4 or Table 3; for ``atari5`` and ``atari10``, the
 Atari-57 median predicted from the subset's games (paper.md §4.5) beside
 the same prediction and the true median for the paper's IMPALA columns;
 for ``procgen``, each game's return on its training levels and on the test
-levels, raw and normalised (paper.md §4.6), and their means. Games or levels without an evaluated run are listed by name, not dropped
-silently.
+levels, raw and normalised (paper.md §4.6), and their means. Games or
+levels without an evaluated run are listed by name, not dropped silently.
 """
 
 from typing import Dict, Sequence, Tuple

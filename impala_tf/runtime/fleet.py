@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from impala_tf import config as config_lib
 from impala_tf.agent import networks
+from impala_tf.envs import procgen
 from impala_tf.runtime.actor import Actor, Policy
 from impala_tf.runtime import agents
 from impala_tf.runtime.agents import EnvironmentSpec
@@ -56,13 +57,12 @@ def make_vector_fn(config: ml_collections.ConfigDict,
   if not training or len(set(levels)) != 1:
     return None
   if config.env == 'procgen':
-    # Imported here: it needs procgen, Procgen runs only.
-    from impala_tf.envs import procgen  # pylint: disable=g-import-not-at-top
     return functools.partial(procgen.make_vector_game, levels[0],
                              len(levels), config.procgen.to_dict())
   if config.env == 'atari' and config.atari_backend == 'vector':
     # Imported here: it needs ale-py's vector environment, Atari runs only.
-    from impala_tf.envs import atari_vector  # pylint: disable=g-import-not-at-top
+    # pylint: disable-next=g-import-not-at-top
+    from impala_tf.envs import atari_vector
     return functools.partial(atari_vector.make_vector_game, levels[0],
                              len(levels), training, config.full_action_space,
                              config.atari_vector_threads)
