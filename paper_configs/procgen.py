@@ -32,7 +32,7 @@ What is whose:
 from impala_tf import config as config_lib
 from impala_tf.envs import procgen
 
-# Frames of Procgen's protocol per mode (Cobbe et al., 2020, §2.2).
+# Frames of Procgen's protocol per mode (docs/paper.md §4.6).
 BUDGETS = {'easy': int(25e6), 'hard': int(200e6)}
 
 

@@ -30,8 +30,8 @@ GAMES = ('bigfish', 'bossfight', 'caveflyer', 'chaser', 'climber', 'coinrun',
          'dodgeball', 'fruitbot', 'heist', 'jumper', 'leaper', 'maze', 'miner',
          'ninja', 'plunder', 'starpilot')
 DISTRIBUTION_MODES = ('easy', 'hard')
-# The generalisation protocol's training levels per mode (Cobbe et al.,
-# 2020, §2.2): train on these many, test on all.
+# The generalisation protocol's training levels per mode (docs/paper.md
+# §4.6): train on these many, test on all.
 TRAINING_LEVELS = {'easy': 200, 'hard': 500}
 NUM_ACTIONS = 15
 FRAME_SHAPE = (64, 64, 3)
@@ -94,7 +94,8 @@ def _procgen():
 def _make_gym3(game: str, num_envs: int, settings: Settings, seed: int):
   """procgen's vectorised environment; ``seed`` draws the level sequence of
   all ``num_envs`` games (each gets its own from it)."""
-  # Level seeds are drawn from an int32 range by procgen; keep ours in it.
+  # procgen takes its seed as an int32. No threads of its own: the worker
+  # processes are the parallelism, as with Atari's vector backend.
   return _procgen().ProcgenGym3Env(
       num=num_envs, env_name=game, rand_seed=int(seed) % (2**31 - 1),
       num_threads=0, **settings._asdict())
