@@ -41,9 +41,6 @@ from impala_tf.types import Episode
 
 # Evaluation episodes per level in the paper: §5.3.2 (Atari), §5.3.1 (DMLab).
 PAPER_EPISODES = {'atari': 200, 'dmlab': 500}
-# evaluation.json's keys of the level distributions, and the name of each in
-# the "evaluation" records: the levels trained on, and (Procgen) all levels.
-SPLITS = {'levels': 'train', 'test_levels': 'test'}
 
 
 def evaluate(logdir: str,
@@ -137,11 +134,11 @@ def _write_results(logdir: str, results: Dict[str, object]) -> None:
   with open(os.path.join(logdir, rundir_lib.EVALUATION_FILE), 'w') as f:
     json.dump(results, f, indent=2)
   records = []
-  for split in SPLITS:
+  for split, name in rundir_lib.EVALUATION_SPLITS.items():
     for level, result in results.get(split, {}).items():
       records.append(dict(
           frames=results['frames'], checkpoint=results['checkpoint'],
-          split=SPLITS[split], level=level,
+          split=name, level=level,
           mean_return=result['mean_return'], episodes=result['episodes']))
   run_writer.append_records(logdir, 'evaluation', records)
 
@@ -207,7 +204,7 @@ def main(argv):
     config.num_actors = args.num_actors
   episodes = args.episodes_per_level or PAPER_EPISODES.get(config.env, 100)
   results = evaluate(args.logdir, episodes, config, args.video)
-  for split, name in SPLITS.items():
+  for split, name in rundir_lib.EVALUATION_SPLITS.items():
     for level, result in results.get(split, {}).items():
       print(f'{level} ({name} levels): mean return '
             f'{result["mean_return"]:.2f} over {result["episodes"]} episodes')

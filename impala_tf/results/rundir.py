@@ -43,6 +43,10 @@ CONFIG_FILE = 'config.json'
 METRICS_FILE = 'metrics.jsonl'
 CHECKPOINT_DIR = 'checkpoints'
 EVALUATION_FILE = 'evaluation.json'
+# evaluation.json's keys of the level distributions a run is evaluated on,
+# and the name of each in the "evaluation" records: the levels it trained
+# on, and (Procgen) all levels.
+EVALUATION_SPLITS = {'levels': 'train', 'test_levels': 'test'}
 # Written by `impala_tf.sweep` into a sweep run that spent its frame budget.
 SWEEP_DONE_FILE = 'sweep_done.json'
 

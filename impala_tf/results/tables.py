@@ -193,5 +193,5 @@ def procgen_table(run_dirs: Sequence[str]) -> Tuple[pd.DataFrame, str]:
   if missing:
     lines += ['', f'Not run ({len(missing)}, not in the means): '
               f'{", ".join(missing)}.']
-  return table.sort_values(['mode', 'game'], ignore_index=True), \
-      '\n'.join(lines)
+  table = table.sort_values(['mode', 'game'], ignore_index=True)
+  return table, '\n'.join(lines)
