@@ -167,9 +167,7 @@ class ProcgenGame(gym.Env):
               'render_fps': FRAMES_PER_SECOND}
 
   def __init__(self, game: str, settings: Settings):
-    check_game(game)
-    check_settings(settings)
-    self._vector = ProcgenVector(game, 1, settings)
+    self._vector = ProcgenVector(game, 1, settings)  # Checks both.
     self._observation = None
     self.observation_space = gym.spaces.Box(0, 255, FRAME_SHAPE, np.uint8)
     self.action_space = gym.spaces.Discrete(NUM_ACTIONS)
