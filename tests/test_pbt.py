@@ -122,7 +122,12 @@ def test_population_of_four_on_ray_tune(local_ray, tmp_path):
   config.num_actors = 1
   config.envs_per_actor = 8
   config.batch_size = 8
-  config.log_interval_s = 2.0
+  # A member reports when it is ready only at a log record. Log often, so
+  # that a member is ready about every 60 episodes however fast the machine
+  # is: on a fast machine a 2 s interval gave each member only two or three
+  # reports, each over hundreds of episodes, whose fitnesses were too close
+  # for any copy.
+  config.log_interval_s = 0.1
   config.pbt = config_lib.pbt_config(
       evolved=('learning_rate', 'entropy_cost', 'rmsprop_epsilon'))
   config.pbt.population_size = 4
@@ -138,20 +143,25 @@ def test_population_of_four_on_ray_tune(local_ray, tmp_path):
   events = ancestry.read_events(logdir)
   by_member = {m: [e for e in events if e['member'] == m] for m in range(4)}
   assert all(len(e) >= 2 for e in by_member.values()), by_member  # Generations.
+  threshold = config.pbt.exploit_threshold
   for event in events:
     assert event['frames'] >= config.pbt.burn_in_frames
     if event['candidate'] is not None:
       assert event['candidate'] != event['member']
       assert event['copied'] == (event['candidate_fitness'] >
-                                 event['fitness'] + 0.05)
+                                 event['fitness'] + threshold)
     source = (event['donor_hyperparameters'] if event['copied'] else
               event['hyperparameters'])
     for name, value in event['explored'].items():
       assert any(math.isclose(value, source[name] * f, rel_tol=1e-5)
                  for f in FACTORS), (name, value, source[name])
 
+  # At 16k frames no member has learnt Catch yet; what makes one member's
+  # 60-episode mean better than another's by more than 0.05 is the spread of
+  # those means (about 0.1 each), so among dozens of reports some copy.
+  assert len(events) >= 24, len(events)
   copied = [e for e in events if e['copied']]
-  assert copied, 'catch members of different learning rates differ by > 5 %'
+  assert copied, [(e['fitness'], e['candidate_fitness']) for e in events]
   last_copy = copied[-1]
   member = last_copy['member']
   lineage = ancestry.ancestry(events, member)
