@@ -105,7 +105,8 @@ def main():
       for frames, value in zip(READ_AT, returns):
         f.write(f'{int(frames)},{value:.2f}\n')
     # Where the line ends, to set beside the 25 M figure printed in the
-    # paper (the lines stop short of 25 M).
+    # paper. The lines stop short of 25 M; the end reads late by half the
+    # line's width, about 0.1 M frames.
     end = max(line)
     read = ' '.join(f'{v:.2f}' for v in returns)
     print(f'{path}: {read}; the line ends at {end / 1e6:.1f} M frames at '
