@@ -3,7 +3,9 @@ A figure drawn here in that figure's style (grey grid lines, a pure blue
 line that another line crosses) must give back the values it was drawn
 from."""
 
+import matplotlib.pyplot as plt
 import numpy as np
+from PIL import Image
 import pytest
 
 from reproduce import procgen_ppo_curves as reader
@@ -17,13 +19,12 @@ def _drawn_line(frames):
 def _draw(path):
   """Draws `_drawn_line` with a red line across it; returns the panel's
   box inside its frame, in the image's pixels."""
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   plt.switch_backend('Agg')
   figure, axis = plt.subplots(figsize=(4, 4), dpi=200)
   frames = np.linspace(0.8e6, 23.6e6, 500)
   axis.plot(frames / 1e6, _drawn_line(frames), color=(0, 0, 1), linewidth=3)
   axis.plot(frames / 1e6, np.full_like(frames, 17.0), color=(1, 0, 0),
-            linewidth=3)  # Crosses the blue line near 2.1 M frames.
+            linewidth=3)  # Crosses the blue line near 2.6 M frames.
   axis.set_xticks([0, 10, 20])
   axis.set_yticks([10, 20, 30])
   axis.set_ylim(3, 33)
@@ -37,7 +38,6 @@ def _draw(path):
 
 
 def test_reads_back_the_drawn_line(tmp_path):
-  from PIL import Image  # pylint: disable=g-import-not-at-top
   box = _draw(tmp_path / 'figure.png')
   image = np.asarray(Image.open(tmp_path / 'figure.png').convert('RGB'))
   line = reader.read_panel(image, box, (30.0, 20.0, 10.0))
@@ -50,7 +50,6 @@ def test_reads_back_the_drawn_line(tmp_path):
 
 
 def test_a_box_without_the_expected_grid_lines_is_refused(tmp_path):
-  from PIL import Image  # pylint: disable=g-import-not-at-top
   box = _draw(tmp_path / 'figure.png')
   image = np.asarray(Image.open(tmp_path / 'figure.png').convert('RGB'))
   with pytest.raises(ValueError, match='grid lines'):
