@@ -344,10 +344,12 @@ def plot(paths: Sequence[str], output: str,
     if 'split' not in curve.columns:
       axis.plot(curve['frames'] / 1e6, curve['mean_return'], label=name)
       continue
+    # The run's name tells two runs' evaluations of one level apart.
+    run = f"{header['run']}: " if 'run' in header else ''
     for (split, level), points in curve.groupby(['split', 'level']):
       axis.plot(points['frames'] / 1e6, points['mean_return'],
                 'o--' if split == 'test' else 'o-',
-                label=f'{level}, evaluated on {split} levels')
+                label=f'{run}{level}, evaluated on {split} levels')
   for name in references:
     if name not in REFERENCES:
       raise ValueError(f'Unknown reference {name!r}; choose from '
