@@ -9,9 +9,10 @@
 # training command, e.g. a setting under study.
 #
 #   reproduce/procgen_parts.sh GAME RUN_DIR UNTIL_FRAMES [TRAIN_FLAG ...]
-#   reproduce/procgen_parts.sh starpilot runs/procgen_starpilot 10000000
+#   reproduce/procgen_parts.sh starpilot runs/procgen_starpilot 10000000 \
+#       --config.discounting=0.999
 #   reproduce/procgen_parts.sh starpilot runs/procgen_starpilot_discount0.99 \
-#       3000000 --config.discounting=0.99
+#       6000000 --config.discounting=0.99
 set -euo pipefail
 game=$1 run=$2 until=$3
 shift 3
